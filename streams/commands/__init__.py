@@ -1,0 +1,1 @@
+"""CLI commands. Each module defines ``register(subparsers)`` and is listed in streams.cli."""

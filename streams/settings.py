@@ -1,0 +1,140 @@
+"""The one settings object of nichewatch.
+
+Every knob comes from the environment with the ``NICHEWATCH_`` prefix (or a ``.env``
+file); the composition root builds :class:`Settings` once and passes it down. Nothing
+else in the code base reads the environment.
+
+``KAFKA_BOOTSTRAP_SERVERS`` is honoured as well as ``NICHEWATCH_KAFKA_BOOTSTRAP_SERVERS``
+so that one variable points every tool (tests, demo, worker) at an existing cluster.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+SecurityProtocol = Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"]
+SaslMechanism = Literal["PLAIN", "SCRAM-SHA-256", "SCRAM-SHA-512"]
+
+ENV_PREFIX = "NICHEWATCH_"
+
+
+class ConfigError(Exception):
+    """Configuration that cannot work; the message says which setting to fix."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX,
+        env_file=".env",
+        extra="ignore",
+        frozen=True,
+    )
+
+    # --- Kafka connection -------------------------------------------------------------
+    kafka_bootstrap_servers: str = Field(
+        default="localhost:9092",
+        validation_alias=AliasChoices("NICHEWATCH_KAFKA_BOOTSTRAP_SERVERS", "KAFKA_BOOTSTRAP_SERVERS"),
+        description="Comma-separated host:port list of the Kafka cluster.",
+    )
+    kafka_security_protocol: SecurityProtocol = "PLAINTEXT"
+    kafka_sasl_mechanism: SaslMechanism | None = None
+    kafka_sasl_username: str | None = None
+    kafka_sasl_password: SecretStr | None = None
+    kafka_ssl_cafile: Path | None = None
+    kafka_ssl_certfile: Path | None = None
+    kafka_ssl_keyfile: Path | None = None
+    kafka_ssl_key_password: SecretStr | None = None
+
+    # --- Topics -----------------------------------------------------------------------
+    topic_posts: str = "posts.raw"
+    topic_snapshots: str = "accounts.snapshots"
+    topic_niches: str = "niches.config"
+    topic_alerts: str = "alerts.follower-spike"
+    topic_influencers: str = "influencers"
+    topic_dlq: str = "posts.dlq"
+    topic_partitions: int = Field(default=4, ge=1, le=1024)
+    topic_replication_factor: int = Field(default=1, ge=1, le=16)
+
+    # --- Worker -----------------------------------------------------------------------
+    app_id: str = Field(default="nichewatch", min_length=1, description="Faust app id = consumer group.")
+    store: str = Field(default="memory://", description="Table store: memory:// or rocksdb://")
+    data_dir: Path = Field(default=Path(".nichewatch/data"), description="Worker state directory.")
+    web_host: str = "127.0.0.1"
+    web_port: int = Field(default=6066, ge=1, le=65535)
+    metrics_port: int = Field(default=9108, ge=0, le=65535, description="0 disables the /metrics server.")
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    @field_validator("kafka_bootstrap_servers")
+    @classmethod
+    def _servers_are_host_port(cls, value: str) -> str:
+        servers = [s.strip() for s in value.split(",") if s.strip()]
+        if not servers:
+            raise ValueError("needs at least one host:port")
+        for server in servers:
+            host, sep, port = server.rpartition(":")
+            if not sep or not host or not port.isdigit():
+                raise ValueError(f"{server!r} is not host:port")
+        return ",".join(servers)
+
+    @field_validator("store")
+    @classmethod
+    def _store_is_known(cls, value: str) -> str:
+        if value not in ("memory://", "rocksdb://"):
+            raise ValueError("must be memory:// or rocksdb://")
+        return value
+
+    @model_validator(mode="after")
+    def _security_is_complete(self) -> Settings:
+        protocol = self.kafka_security_protocol
+        if protocol.startswith("SASL"):
+            missing = [
+                name
+                for name, value in (
+                    ("KAFKA_SASL_MECHANISM", self.kafka_sasl_mechanism),
+                    ("KAFKA_SASL_USERNAME", self.kafka_sasl_username),
+                    ("KAFKA_SASL_PASSWORD", self.kafka_sasl_password),
+                )
+                if value is None
+            ]
+            if missing:
+                names = ", ".join(ENV_PREFIX + m for m in missing)
+                raise ValueError(f"{ENV_PREFIX}KAFKA_SECURITY_PROTOCOL={protocol} also needs {names}")
+        if (self.kafka_ssl_certfile is None) != (self.kafka_ssl_keyfile is None):
+            raise ValueError(
+                f"{ENV_PREFIX}KAFKA_SSL_CERTFILE and {ENV_PREFIX}KAFKA_SSL_KEYFILE go together"
+            )
+        for name in ("kafka_ssl_cafile", "kafka_ssl_certfile", "kafka_ssl_keyfile"):
+            path = getattr(self, name)
+            if path is not None and not path.is_file():
+                raise ValueError(f"{ENV_PREFIX}{name.upper()}={path} is not a readable file")
+        return self
+
+    @property
+    def bootstrap_list(self) -> list[str]:
+        return self.kafka_bootstrap_servers.split(",")
+
+    @property
+    def uses_ssl(self) -> bool:
+        return self.kafka_security_protocol in ("SSL", "SASL_SSL")
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Build the settings, turning validation errors into one readable :class:`ConfigError`."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc)) from None
+
+
+def _describe(exc: ValidationError) -> str:
+    problems = []
+    for error in exc.errors():
+        field = ".".join(str(part) for part in error["loc"])
+        name = f"{ENV_PREFIX}{field.upper()}" if field else "settings"
+        message = error["msg"].removeprefix("Value error, ")
+        problems.append(f"{name}: {message}" if field else message)
+    return "invalid configuration: " + "; ".join(problems)
