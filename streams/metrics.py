@@ -1,0 +1,306 @@
+"""Every Prometheus metric of nichewatch, declared in one place against one registry.
+
+The composition root builds one :class:`Metrics` on a registry (``new_registry()`` adds the
+process collectors) and passes it to the agents; tests build their own on a fresh
+``CollectorRegistry`` and read values back with ``registry.get_sample_value``. Agents call
+the small typed helpers below rather than touching metric objects, so label sets stay
+consistent and the docs table (docs/metrics.md) stays the single list of what exists.
+
+Label policy: niche, platform, kind, outcome, topic, partition, classification, tier, rank,
+reason and agent only. Never an account id or post id: one series per account would grow
+without bound. Niche and platform values arrive from data, so they go through a small
+cardinality guard that folds anything past a cap into ``"_other"``.
+
+No Faust or Kafka import here: the worker adapts its callbacks onto these helpers.
+"""
+
+from __future__ import annotations
+
+import math
+import platform as _platform
+import threading
+import time
+from collections.abc import Collection, Iterable
+from dataclasses import dataclass
+from typing import Final, Literal, get_args
+
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    start_http_server,
+)
+from prometheus_client.gc_collector import GCCollector
+from prometheus_client.platform_collector import PlatformCollector
+from prometheus_client.process_collector import ProcessCollector
+
+IngestOutcome = Literal["accepted", "untracked", "invalid", "late", "duplicate"]
+# Mirrors schemas.events (kept literal here so this module imports nothing of the domain).
+AlertKind = Literal["follower_spike_alert"]
+Classification = Literal["suspected_purchase", "organic_breakout"]
+Tier = Literal["nano", "micro", "mid", "macro", "mega"]
+EventKind = Literal["post", "snapshot", "niche"]
+DlqReason = Literal[
+    "not_json", "invalid_utf8", "schema", "unknown_kind", "too_large", "too_deep", "late"
+]
+
+NO_NICHE: Final = "_none"
+"""Niche label for events that matched no niche (untracked) or could not be read (invalid)."""
+UNKNOWN_PLATFORM: Final = "unknown"
+"""Platform label for events whose platform could not be read."""
+OTHER: Final = "_other"
+"""Label value that absorbs niches/platforms past the cardinality cap."""
+TOP_RANKS: Final = 10
+"""How many ranks ``nichewatch_top_influencer_score`` publishes per niche."""
+MAX_LABEL_VALUES: Final = 500
+
+# 1 ms .. 1 h: in-process handling is milliseconds, a lagging consumer is minutes,
+# a replayed backlog is up to an hour; beyond that +Inf says enough.
+LATENCY_BUCKETS: Final[tuple[float, ...]] = (
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5,
+    1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1800.0, 3600.0,
+)
+# Engagement rate = interactions per post / followers. Genuine niche accounts sit around
+# 1-10 %; bought audiences fall well below 0.5 %; above 30 % is rare and worth seeing.
+ENGAGEMENT_BUCKETS: Final[tuple[float, ...]] = (
+    0.001, 0.0025, 0.005, 0.01, 0.02, 0.03, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.5, 1.0,
+)
+
+
+class _LabelGuard:
+    """Caps the distinct values one label may take in this process.
+
+    Niche names come from operators and platforms from validated events, so the cap is
+    never reached in normal running; it is the seatbelt that keeps a bad producer or a
+    runaway niche config from turning one label into thousands of series.
+    """
+
+    def __init__(self, limit: int) -> None:
+        self._limit = limit
+        self._seen: set[str] = set()
+        self._lock = threading.Lock()
+
+    def __call__(self, value: str) -> str:
+        if value in self._seen:
+            return value
+        with self._lock:
+            if len(self._seen) >= self._limit:
+                return OTHER
+            self._seen.add(value)
+            return value
+
+
+@dataclass(frozen=True)
+class MetricsServer:
+    """A running /metrics endpoint; ``close()`` stops it (tests, clean shutdown)."""
+
+    host: str
+    port: int
+    _server: object
+    _thread: threading.Thread
+
+    def close(self) -> None:
+        self._server.shutdown()  # type: ignore[attr-defined]
+        self._server.server_close()  # type: ignore[attr-defined]
+        self._thread.join(timeout=5)
+
+
+def new_registry(*, process_collectors: bool = True) -> CollectorRegistry:
+    """A fresh registry, with process/platform/GC metrics unless told otherwise."""
+    registry = CollectorRegistry(auto_describe=True)
+    if process_collectors:
+        ProcessCollector(registry=registry)
+        PlatformCollector(registry=registry)
+        GCCollector(registry=registry)
+    return registry
+
+
+class Metrics:
+    """The metrics one worker exposes, and the helpers the agents call."""
+
+    def __init__(self, registry: CollectorRegistry, *, max_label_values: int = MAX_LABEL_VALUES) -> None:
+        self.registry = registry
+        self._niche = _LabelGuard(max_label_values)
+        self._platform = _LabelGuard(max_label_values)
+        self._lag_partitions: set[tuple[str, int]] = set()
+        self._top_ranks: dict[str, int] = {}
+        self._lock = threading.Lock()
+        r = registry
+
+        # --- input --------------------------------------------------------------------
+        self.messages_consumed = Counter(
+            "nichewatch_messages_consumed", "Messages read from input topics, once per message.",
+            ["topic"], registry=r)
+        self.events_ingested = Counter(
+            "nichewatch_events_ingested",
+            "Input events by outcome; an accepted post counts once per niche it matched.",
+            ["platform", "niche", "outcome"], registry=r)
+        self.events_rekeyed = Counter(
+            "nichewatch_events_rekeyed",
+            "Events whose producer did not key them by account_id and were re-keyed (slow path).",
+            ["topic"], registry=r)
+        self.dlq_writes = Counter(
+            "nichewatch_dlq_writes", "Messages sent to the dead-letter topic, by reason.",
+            ["reason"], registry=r)
+        self.agent_errors = Counter(
+            "nichewatch_agent_errors",
+            "Unexpected exceptions in an agent (infrastructure failures; the worker restarts).",
+            ["agent"], registry=r)
+
+        # --- output -------------------------------------------------------------------
+        self.alerts_emitted = Counter(
+            "nichewatch_alerts_emitted", "Alerts published, one per episode.",
+            ["kind", "classification", "niche"], registry=r)
+        self.influencer_updates = Counter(
+            "nichewatch_influencer_updates", "Influencer profiles published after a material change.",
+            ["niche"], registry=r)
+        self.engagement = Histogram(
+            "nichewatch_engagement_ratio",
+            "Engagement rate (interactions per post / followers) of scored accounts.",
+            ["niche", "tier"], buckets=ENGAGEMENT_BUCKETS, registry=r)
+        self.top_influencer_score = Gauge(
+            "nichewatch_top_influencer_score",
+            f"Score of this worker's rank 1..{TOP_RANKS} influencers per niche (merge with topk).",
+            ["niche", "rank"], registry=r)
+
+        # --- latency ------------------------------------------------------------------
+        self.processing_latency = Histogram(
+            "nichewatch_processing_latency_seconds",
+            "From an event's observed_at to the end of its processing.",
+            ["kind"], buckets=LATENCY_BUCKETS, registry=r)
+        self.post_to_alert_latency = Histogram(
+            "nichewatch_post_to_alert_latency_seconds",
+            "From the observed_at of the event that triggered an alert to the alert being sent.",
+            buckets=LATENCY_BUCKETS, registry=r)
+
+        # --- consumer and state -------------------------------------------------------
+        self.consumer_lag = Gauge(
+            "nichewatch_consumer_lag_messages",
+            "Messages between the committed offset and the high watermark, per owned partition.",
+            ["topic", "partition"], registry=r)
+        self.rebalances = Counter(
+            "nichewatch_rebalances", "Consumer group rebalances this worker took part in.", registry=r)
+        self.partitions_assigned = Gauge(
+            "nichewatch_partitions_assigned", "Partitions currently assigned to this worker.", registry=r)
+        self.accounts_tracked = Gauge(
+            "nichewatch_accounts_tracked", "Accounts with state on this worker.", registry=r)
+        self.state_size = Gauge(
+            "nichewatch_state_size_bytes", "Estimated size of this worker's per-account state.", registry=r)
+
+        # --- process ------------------------------------------------------------------
+        self.build_info = Gauge(
+            "nichewatch_build_info", "Always 1; labels say which build is running.",
+            ["version", "python_version"], registry=r)
+        self.worker_start_time = Gauge(
+            "nichewatch_worker_start_time_seconds", "Unix time the worker started.", registry=r)
+        self.worker_running = Gauge(
+            "nichewatch_worker_running", "1 while the worker is started and consuming, 0 otherwise.",
+            registry=r)
+
+    # --- helpers the agents call -------------------------------------------------------
+
+    def consumed(self, topic: str, n: int = 1) -> None:
+        self.messages_consumed.labels(topic=topic).inc(n)
+
+    def ingested(self, platform: str, niche: str, outcome: IngestOutcome, n: int = 1) -> None:
+        """Count ``n`` events; use ``NO_NICHE`` / ``UNKNOWN_PLATFORM`` when there is none."""
+        _check(outcome, IngestOutcome)
+        self.events_ingested.labels(
+            platform=self._platform(platform), niche=self._niche(niche), outcome=outcome
+        ).inc(n)
+
+    def rekeyed(self, topic: str, n: int = 1) -> None:
+        self.events_rekeyed.labels(topic=topic).inc(n)
+
+    def dlq_written(self, reason: DlqReason) -> None:
+        _check(reason, DlqReason)
+        self.dlq_writes.labels(reason=reason).inc()
+
+    def agent_error(self, agent: str) -> None:
+        self.agent_errors.labels(agent=agent).inc()
+
+    def alert_emitted(self, classification: Classification, niche: str,
+                      kind: AlertKind = "follower_spike_alert") -> None:
+        _check(classification, Classification)
+        _check(kind, AlertKind)
+        self.alerts_emitted.labels(kind=kind, classification=classification, niche=self._niche(niche)).inc()
+
+    def influencer_updated(self, niche: str) -> None:
+        self.influencer_updates.labels(niche=self._niche(niche)).inc()
+
+    def observe_engagement(self, niche: str, tier: Tier, rate: float) -> None:
+        _check(tier, Tier)
+        if math.isfinite(rate) and rate >= 0:
+            self.engagement.labels(niche=self._niche(niche), tier=tier).observe(rate)
+
+    def set_top_scores(self, niche: str, scores: Iterable[float]) -> None:
+        """Publish the best ``TOP_RANKS`` scores of a niche; ranks no longer filled disappear."""
+        best = sorted(scores, reverse=True)[:TOP_RANKS]
+        label = self._niche(niche)
+        with self._lock:
+            for rank, score in enumerate(best, start=1):
+                self.top_influencer_score.labels(niche=label, rank=str(rank)).set(score)
+            for rank in range(len(best) + 1, self._top_ranks.get(label, 0) + 1):
+                self.top_influencer_score.remove(label, str(rank))
+            self._top_ranks[label] = len(best)
+
+    def observe_latency(self, seconds: float, kind: EventKind = "post") -> None:
+        """Processing latency; negative values (clock skew between hosts) count as 0."""
+        self.processing_latency.labels(kind=kind).observe(max(0.0, seconds))
+
+    def observe_post_to_alert(self, seconds: float) -> None:
+        self.post_to_alert_latency.observe(max(0.0, seconds))
+
+    def set_consumer_lag(self, topic: str, partition: int, lag: int) -> None:
+        with self._lock:
+            self._lag_partitions.add((topic, partition))
+        self.consumer_lag.labels(topic=topic, partition=str(partition)).set(max(0, lag))
+
+    def rebalanced(self, assigned: Collection[tuple[str, int]]) -> None:
+        """After a rebalance: count it, and drop lag series of partitions now owned elsewhere.
+
+        Otherwise two workers would report lag for the same partition and sums double.
+        """
+        self.rebalances.inc()
+        self.partitions_assigned.set(len(assigned))
+        keep = set(assigned)
+        with self._lock:
+            for topic, partition in self._lag_partitions - keep:
+                self.consumer_lag.remove(topic, str(partition))
+            self._lag_partitions &= keep
+
+    def set_accounts_tracked(self, count: int) -> None:
+        self.accounts_tracked.set(count)
+
+    def set_state_size(self, nbytes: int) -> None:
+        self.state_size.set(nbytes)
+
+    def mark_started(self, version: str, *, now: float | None = None) -> None:
+        self.build_info.labels(version=version, python_version=_platform.python_version()).set(1)
+        self.worker_start_time.set(time.time() if now is None else now)
+        self.worker_running.set(1)
+
+    def mark_stopped(self) -> None:
+        self.worker_running.set(0)
+
+
+def serve(metrics: Metrics, host: str, port: int) -> MetricsServer | None:
+    """Expose ``metrics`` on http://host:port/metrics in a daemon thread; port 0 disables it."""
+    if port == 0:
+        return None
+    server, thread = start_http_server(port, addr=host, registry=metrics.registry)
+    return MetricsServer(host=host, port=server.server_port, _server=server, _thread=thread)
+
+
+def _check(value: str, allowed: object) -> None:
+    # Literal types are not enforced at run time; a typo would otherwise mint a new series.
+    if value not in get_args(allowed):
+        raise ValueError(f"{value!r} is not one of {get_args(allowed)}")
+
+
+__all__ = (
+    "AlertKind", "Classification", "DlqReason", "EventKind", "IngestOutcome", "Metrics",
+    "MetricsServer", "NO_NICHE", "OTHER", "TOP_RANKS", "Tier", "UNKNOWN_PLATFORM",
+    "new_registry", "serve",
+)
