@@ -1,0 +1,223 @@
+"""One account's life over the scenario: follower series, posts, and what collectors observe.
+
+    followers(t) = organic[hour(t)]  +  injected visible delta(t)
+    real(t)      = organic[hour(t)]  +  injected real delta(t)      <- drives likes/comments
+
+Every post is observed at about +1h, +6h, +24h and +72h with counters that only grow
+(``_maturity``), each observation carrying the follower count of that moment; the profile
+is polled every 1-6 hours. Each account draws from its own ``random.Random`` keyed by the
+scenario seed, so accounts are independent and the result does not depend on the order in
+which they are simulated.
+"""
+
+from __future__ import annotations
+
+import bisect
+import math
+import random
+import time
+from array import array
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from streams.feeds.catalogue import CAPTIONS, GENERIC_TAGS, NICHE_TAGS, SPAM_CAPTIONS
+from streams.feeds.injections import EXPECTED, HOUR, Injection, SpecialPost, TruthEvent
+from streams.feeds.population import AccountProfile
+
+OBSERVATION_OFFSETS = (1 * HOUR, 6 * HOUR, 24 * HOUR, 72 * HOUR)
+PLATFORM_PREFIX = {"instagram": "ig", "tiktok": "tt", "youtube": "yt"}
+
+# One observed event, kept compact until it is rendered as a dict:
+#   (emit_ts, account_index, seq, observed_ts, post_index | -1, likes, comments, shares, views, followers, following, posts_count)
+Record = tuple[float, int, int, int, int, int, int, int, int | None, int, int | None, int]
+
+
+@dataclass(frozen=True)
+class PostInfo:
+    post_id: str
+    posted_at: str
+    tags: tuple[str, ...]
+    text: str | None
+
+
+@dataclass
+class AccountTimeline:
+    profile: AccountProfile
+    posts: list[PostInfo]
+    records: list[Record]
+    truth: TruthEvent | None
+
+
+def iso(ts: float) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(ts))
+
+
+def simulate_account(
+    seed: int,
+    profile: AccountProfile,
+    injection: Injection | None,
+    mentions: Sequence[SpecialPost],
+    start: int,
+    days: int,
+    max_jitter: float,
+) -> AccountTimeline:
+    rng = random.Random(f"nichewatch:{seed}:account:{profile.index}")
+    end = start + days * 86_400
+    organic = _organic_series(rng, profile, days * 24)
+    added = 0
+    truth = None
+    if injection is not None:
+        before = round(organic[(injection.spike_start - start) // HOUR])
+        added = injection.realise(before)
+        truth = TruthEvent(profile.account_id, injection.event_type, EXPECTED[injection.event_type],
+                           iso(injection.start), iso(injection.end()), before, added)
+    elif profile.spam:
+        truth = TruthEvent(profile.account_id, "spam_account", None, iso(start), iso(end), profile.followers, 0)
+
+    def followers_at(t: float) -> int:
+        base = organic[min(len(organic) - 1, int((t - start) // HOUR))]
+        return round(base + (injection.visible_delta(added, t) if injection else 0.0))
+
+    def audience_at(t: float) -> float:
+        base = organic[min(len(organic) - 1, int((t - start) // HOUR))]
+        return base + (injection.real_delta(added, t) if injection else 0.0)
+
+    following_drift = rng.uniform(-1.0, 3.0)
+
+    def following_at(t: float) -> int | None:
+        if profile.following is None:
+            return None
+        return max(0, profile.following + int((t - start) / 86_400 * following_drift))
+
+    specials = list(mentions) + list(injection.posts if injection else ())
+    schedule = _post_times(rng, profile, start, days, specials)
+    post_times = [t for t, _ in schedule]
+    posts: list[PostInfo] = []
+    records: list[Record] = []
+    seq = 0
+
+    def emit(observed: int, post: int, likes: int, comments: int, shares: int, views: int | None) -> None:
+        nonlocal seq
+        emit_ts = observed + rng.uniform(0.0, max_jitter) if max_jitter else float(observed)
+        posts_count = profile.posts_count + bisect.bisect_right(post_times, observed)
+        records.append((emit_ts, profile.index, seq, observed, post, likes, comments, shares, views,
+                        followers_at(observed), following_at(observed), posts_count))
+        seq += 1
+
+    for number, (posted, special) in enumerate(schedule):
+        niche = profile.second_niche if profile.second_niche and rng.random() < 0.3 else profile.niche
+        tags = _spam_tags(rng, niche) if profile.spam else _niche_tags(rng, niche)
+        text = _caption(rng, profile, niche, special, tags)
+        posts.append(PostInfo(f"{PLATFORM_PREFIX[profile.platform]}_{profile.index:05d}_{number:04d}",
+                              iso(posted), tags, text))
+        boost = injection.engagement_boost(posted) if injection and special is None else 1.0
+        base = profile.engagement_rate * audience_at(posted) * boost * rng.lognormvariate(0.0, 0.35)
+        likes = base * rng.uniform(0.88, 0.95) * (special.likes_x if special else 1.0)
+        comments = base * rng.uniform(0.03, 0.08) * (special.comments_x if special else 1.0)
+        shares = base * rng.uniform(0.005, 0.04) * (special.shares_x if special else 1.0)
+        views = None if profile.platform == "instagram" else likes * rng.uniform(8.0, 25.0)
+        for offset in OBSERVATION_OFFSETS:
+            # A collector occasionally misses a pass, but the first look is always there.
+            if offset != OBSERVATION_OFFSETS[0] and rng.random() < 0.05:
+                continue
+            observed = posted + offset + rng.randint(-600, 600)
+            if observed >= end:
+                break
+            m = _maturity(observed - posted)
+            emit(observed, number, int(likes * m), int(comments * m), int(shares * m),
+                 None if views is None else int(views * m))
+
+    t = start + rng.uniform(0.0, profile.snapshot_hours * HOUR)
+    while t < end:
+        emit(int(t), -1, 0, 0, 0, None)
+        t += profile.snapshot_hours * HOUR * rng.uniform(0.8, 1.2)
+
+    records.sort()
+    return AccountTimeline(profile, posts, records, truth)
+
+
+def _maturity(age_seconds: float) -> float:
+    """Share of a post's final counters reached at a given age (~25% at 1h, ~93% at 24h)."""
+    return 1.0 - math.exp(-((max(age_seconds, 0.0) / (6 * HOUR)) ** 0.7))
+
+
+def _organic_series(rng: random.Random, profile: AccountProfile, hours: int) -> array:
+    """Hourly follower counts: daily drift, hourly noise, now and then a wave of unfollows."""
+    series = array("d", [float(profile.followers)])
+    value = float(profile.followers)
+    for _ in range(hours):
+        value += value * profile.daily_growth / 24 + rng.gauss(0.0, max(0.4, value * 0.0003))
+        if rng.random() < 0.004:
+            value -= value * rng.uniform(0.001, 0.004)
+        series.append(max(0.0, value))
+    return series
+
+
+def _post_times(
+    rng: random.Random, profile: AccountProfile, start: int, days: int, specials: Sequence[SpecialPost]
+) -> list[tuple[int, SpecialPost | None]]:
+    end = start + days * 86_400
+    times: list[tuple[int, SpecialPost | None]] = []
+    for day in range(days):
+        for _ in range(_poisson(rng, profile.posts_per_day)):
+            # People post around their own peak hour; spam bots post around the clock.
+            hour = rng.uniform(0, 24) if profile.spam else (profile.peak_hour + rng.gauss(0.0, 2.5)) % 24
+            times.append((start + day * 86_400 + int(hour * HOUR), None))
+    times.extend((s.at, s) for s in specials if start <= s.at < end)
+    times.sort(key=lambda item: item[0])
+    return times
+
+
+def _poisson(rng: random.Random, lam: float) -> int:
+    # Knuth's method: fine for the small rates of posting (< 20 a day).
+    limit, k, p = math.exp(-lam), 0, 1.0
+    while True:
+        p *= rng.random()
+        if p <= limit:
+            return k
+        k += 1
+
+
+def _variant(rng: random.Random, tag: str) -> str:
+    """The same tag as different people type it; the engine has to normalise these."""
+    roll = rng.random()
+    if roll < 0.65:
+        return tag
+    if roll < 0.93:
+        return tag.lower()
+    if roll < 0.99:
+        return tag.upper()
+    return tag.translate(_FULLWIDTH)  # full-width letters, folded by NFKC
+
+
+_FULLWIDTH = {c: c + 0xFEE0 for c in range(ord("!"), ord("~") + 1) if chr(c) != "#"}
+
+
+def _niche_tags(rng: random.Random, niche: str) -> tuple[str, ...]:
+    pool = NICHE_TAGS[niche]
+    chosen = rng.sample(pool, rng.randint(1, 3))
+    if pool[0] not in chosen and rng.random() < 0.6:
+        chosen.insert(0, pool[0])
+    if rng.random() < 0.2:
+        chosen += rng.sample(GENERIC_TAGS, rng.randint(1, 2))
+    return tuple(_variant(rng, tag) for tag in chosen)
+
+
+def _spam_tags(rng: random.Random, niche: str) -> tuple[str, ...]:
+    tags = rng.sample(GENERIC_TAGS, rng.randint(5, 9)) + [rng.choice(NICHE_TAGS[niche])]
+    rng.shuffle(tags)
+    return tuple(tags)
+
+
+def _caption(
+    rng: random.Random, profile: AccountProfile, niche: str, special: SpecialPost | None, tags: tuple[str, ...]
+) -> str | None:
+    if special is not None:
+        body = special.caption
+    elif profile.spam:
+        body = rng.choice(SPAM_CAPTIONS)
+    elif rng.random() < 0.1:
+        return None  # photo-only posts exist
+    else:
+        body = rng.choice(CAPTIONS[niche])
+    return f"{body} {' '.join(tags)}"
