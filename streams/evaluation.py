@@ -1,0 +1,322 @@
+"""Score the engine's alerts against a scenario's ground truth (pure: no I/O, no clock).
+
+Matching: a ``suspected_purchase`` alert matches an incident when it is on the same
+account and ``start <= detected_at <= end + grace``. A purchase alert matching no purchase
+incident is a false positive, wherever it is. An incident that is *not* a purchase
+(breakout, giveaway, shout-out, purge, spam) is "misflagged" when a purchase alert falls
+in its window.
+
+Detection delay is counted in follower observations, not hours, because that is what the
+engine can react to: the number of the account's events carrying a follower count with
+``start < observed_at <= detected_at`` (so "caught on the first observation after the
+step" is a delay of 1).
+"""
+
+from __future__ import annotations
+
+import bisect
+import statistics
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+PURCHASE = "suspected_purchase"
+ORGANIC = "organic_breakout"
+INSTANT_STEP_TYPES = frozenset(
+    {"purchase_instant", "purchase_round", "purchase_small", "purchase_large", "purchase_spike_decay"}
+)
+# The rows reported for incidents that must not be flagged as purchases, in display order.
+NOT_PURCHASE_TYPES = ("organic_breakout", "giveaway", "shoutout", "purge", "spam_account")
+DEFAULT_GRACE = timedelta(hours=24)
+TOP_INFLUENCERS_PER_NICHE = 10
+
+
+@dataclass(frozen=True)
+class Incident:
+    account_id: str
+    event_type: str
+    expected: str | None
+    start: float
+    end: float
+    followers_before: int
+    followers_added: int
+
+    @property
+    def is_instant_step(self) -> bool:
+        """An instant purchase of at least 5% of the audience (the strictest recall target)."""
+        return (
+            self.event_type in INSTANT_STEP_TYPES
+            and self.followers_before > 0
+            and self.followers_added / self.followers_before >= 0.05
+        )
+
+
+@dataclass(frozen=True)
+class Alert:
+    alert_id: str
+    account_id: str
+    classification: str
+    detected_at: float
+
+
+@dataclass(frozen=True)
+class PurchaseScore:
+    """Suspected-purchase detection for one group of purchase incidents."""
+
+    label: str
+    incidents: int
+    detected: int
+    matched_alerts: int
+    false_alerts: int
+    median_delay: float | None
+
+    @property
+    def recall(self) -> float:
+        return self.detected / self.incidents if self.incidents else 1.0
+
+    @property
+    def precision(self) -> float:
+        total = self.matched_alerts + self.false_alerts
+        return self.matched_alerts / total if total else 1.0
+
+    @property
+    def f1(self) -> float:
+        p, r = self.precision, self.recall
+        return 2 * p * r / (p + r) if p + r else 0.0
+
+
+@dataclass(frozen=True)
+class MisflagScore:
+    """How often incidents that are not purchases were flagged as purchases."""
+
+    event_type: str
+    incidents: int
+    flagged_as_purchase: int
+    found_as_organic: int
+
+    @property
+    def misflag_share(self) -> float:
+        return self.flagged_as_purchase / self.incidents if self.incidents else 0.0
+
+
+@dataclass(frozen=True)
+class Target:
+    name: str
+    value: float | None
+    threshold: float
+    higher_is_better: bool
+
+    @property
+    def met(self) -> bool:
+        if self.value is None:
+            return False
+        return self.value >= self.threshold if self.higher_is_better else self.value <= self.threshold
+
+
+@dataclass(frozen=True)
+class EvaluationResult:
+    per_type: list[PurchaseScore]
+    overall: PurchaseScore
+    instant_steps: PurchaseScore
+    not_purchases: list[MisflagScore]
+    false_alerts_without_incident: int
+    duplicate_alerts: int
+    spam_in_top_influencers: int | None = None
+    notes: list[str] = field(default_factory=list)
+
+    def misflag(self, event_type: str) -> float:
+        return next((m.misflag_share for m in self.not_purchases if m.event_type == event_type), 0.0)
+
+    def targets(self) -> list[Target]:
+        checks = [
+            Target("suspected_purchase precision", self.overall.precision, 0.95, True),
+            Target("suspected_purchase recall", self.overall.recall, 0.90, True),
+            Target("recall, instant steps >= 5% of followers", self.instant_steps.recall, 0.97, True),
+            Target("organic breakouts flagged as purchase", self.misflag("organic_breakout"), 0.02, False),
+            Target("purges flagged as purchase", self.misflag("purge"), 0.02, False),
+            Target("median detection delay (observations)", self.overall.median_delay, 2.0, False),
+        ]
+        if self.spam_in_top_influencers is not None:
+            checks.append(Target(f"spam accounts in top {TOP_INFLUENCERS_PER_NICHE} influencers per niche",
+                                 float(self.spam_in_top_influencers), 0.0, False))
+        return checks
+
+    @property
+    def all_targets_met(self) -> bool:
+        return all(t.met for t in self.targets())
+
+
+def follower_observations(events: Iterable[Mapping[str, Any]]) -> dict[str, list[float]]:
+    """account_id -> sorted observation times (epoch seconds) of events carrying followers."""
+    times: dict[str, list[float]] = defaultdict(list)
+    for event in events:
+        if event.get("followers") is not None:
+            times[event["account_id"]].append(_epoch(event["observed_at"]))
+    for series in times.values():
+        series.sort()
+    return dict(times)
+
+
+def evaluate(
+    truth: Iterable[Mapping[str, Any]],
+    alerts: Iterable[Mapping[str, Any]],
+    observations: Mapping[str, Sequence[float]],
+    grace: timedelta = DEFAULT_GRACE,
+    influencers: Iterable[Mapping[str, Any]] | None = None,
+) -> EvaluationResult:
+    incidents = [_incident(t) for t in truth]
+    all_alerts = [_alert(a) for a in alerts]
+    purchase_alerts = [a for a in all_alerts if a.classification == PURCHASE]
+    slack = grace.total_seconds()
+    by_account: dict[str, list[Incident]] = defaultdict(list)
+    for incident in incidents:
+        by_account[incident.account_id].append(incident)
+
+    def window_hits(incident: Incident, pool: list[Alert]) -> list[Alert]:
+        return [a for a in pool if a.account_id == incident.account_id
+                and incident.start <= a.detected_at <= incident.end + slack]
+
+    alerts_by_account: dict[str, list[Alert]] = defaultdict(list)
+    for alert in all_alerts:
+        alerts_by_account[alert.account_id].append(alert)
+
+    # Per purchase incident: matching purchase alerts, first one's delay.
+    matches: dict[int, list[Alert]] = {}
+    matched_ids: set[str] = set()
+    for i, incident in enumerate(incidents):
+        if incident.expected != PURCHASE:
+            continue
+        pool = [a for a in alerts_by_account.get(incident.account_id, []) if a.classification == PURCHASE]
+        hits = sorted(window_hits(incident, pool), key=lambda a: a.detected_at)
+        matches[i] = hits
+        matched_ids.update(a.alert_id for a in hits)
+    false_alerts = [a for a in purchase_alerts if a.alert_id not in matched_ids]
+
+    def score(label: str, members: list[int]) -> PurchaseScore:
+        accounts = {incidents[i].account_id for i in members}
+        detected = [i for i in members if matches[i]]
+        delays = [_delay(incidents[i], matches[i][0], observations) for i in detected]
+        return PurchaseScore(
+            label=label,
+            incidents=len(members),
+            detected=len(detected),
+            matched_alerts=sum(len(matches[i]) for i in members),
+            false_alerts=sum(1 for a in false_alerts if a.account_id in accounts),
+            median_delay=statistics.median(delays) if delays else None,
+        )
+
+    purchase_ids = sorted(matches)
+    types = sorted({incidents[i].event_type for i in purchase_ids})
+    per_type = [score(t, [i for i in purchase_ids if incidents[i].event_type == t]) for t in types]
+    overall = score(PURCHASE + " (all)", purchase_ids)
+    # Overall precision counts every false purchase alert, including those on clean accounts.
+    overall = PurchaseScore(overall.label, overall.incidents, overall.detected, overall.matched_alerts,
+                            len(false_alerts), overall.median_delay)
+    instant = score("instant steps >= 5%", [i for i in purchase_ids if incidents[i].is_instant_step])
+
+    not_purchases = []
+    for event_type in NOT_PURCHASE_TYPES:
+        group = [inc for inc in incidents if inc.event_type == event_type]
+        if not group:
+            continue
+        flagged = organic = 0
+        for incident in group:
+            hits = window_hits(incident, alerts_by_account.get(incident.account_id, []))
+            flagged += any(a.classification == PURCHASE for a in hits)
+            organic += any(a.classification == ORGANIC for a in hits)
+        not_purchases.append(MisflagScore(event_type, len(group), flagged, organic))
+
+    return EvaluationResult(
+        per_type=per_type,
+        overall=overall,
+        instant_steps=instant,
+        not_purchases=not_purchases,
+        false_alerts_without_incident=sum(1 for a in false_alerts if a.account_id not in by_account),
+        duplicate_alerts=sum(max(0, len(hits) - 1) for hits in matches.values()),
+        spam_in_top_influencers=None if influencers is None else _spam_in_top(incidents, influencers),
+    )
+
+
+def format_report(result: EvaluationResult) -> str:
+    lines = [
+        f"{'suspected_purchase':<28}{'incidents':>10}{'detected':>10}{'recall':>8}{'alerts':>8}"
+        f"{'false':>7}{'precision':>10}{'F1':>7}{'median delay':>14}",
+    ]
+    for row in [*result.per_type, result.instant_steps, result.overall]:
+        delay = "-" if row.median_delay is None else f"{row.median_delay:g} obs"
+        lines.append(
+            f"{row.label:<28}{row.incidents:>10}{row.detected:>10}{row.recall:>8.3f}{row.matched_alerts:>8}"
+            f"{row.false_alerts:>7}{row.precision:>10.3f}{row.f1:>7.3f}{delay:>14}"
+        )
+    lines += ["", f"{'not a purchase':<28}{'incidents':>10}{'flagged as purchase':>21}{'share':>8}"
+                  f"{'found as organic':>18}"]
+    for m in result.not_purchases:
+        lines.append(f"{m.event_type:<28}{m.incidents:>10}{m.flagged_as_purchase:>21}{m.misflag_share:>8.3f}"
+                     f"{m.found_as_organic:>18}")
+    lines += [
+        "",
+        f"false purchase alerts on accounts without an incident: {result.false_alerts_without_incident}",
+        f"duplicate alerts for one incident: {result.duplicate_alerts}",
+    ]
+    if result.spam_in_top_influencers is not None:
+        lines.append(f"spam accounts in top {TOP_INFLUENCERS_PER_NICHE} influencers per niche: "
+                     f"{result.spam_in_top_influencers}")
+    lines += ["", "targets:"]
+    for target in result.targets():
+        value = "n/a" if target.value is None else f"{target.value:.3f}"
+        sign = ">=" if target.higher_is_better else "<="
+        lines.append(f"  [{'met' if target.met else 'MISSED':>6}] {target.name}: {value} {sign} {target.threshold:g}")
+    return "\n".join(lines)
+
+
+def _delay(incident: Incident, alert: Alert, observations: Mapping[str, Sequence[float]]) -> int:
+    times = observations.get(incident.account_id, ())
+    return bisect.bisect_right(times, alert.detected_at) - bisect.bisect_right(times, incident.start)
+
+
+def _spam_in_top(incidents: list[Incident], influencers: Iterable[Mapping[str, Any]]) -> int:
+    spam = {i.account_id for i in incidents if i.event_type == "spam_account"}
+    latest: dict[str, Mapping[str, Any]] = {}
+    for profile in influencers:  # profiles are re-published; the last one per account counts
+        latest[profile["account_id"]] = profile
+    by_niche: dict[str, list[Mapping[str, Any]]] = defaultdict(list)
+    for profile in latest.values():
+        by_niche[str(profile.get("primary_niche"))].append(profile)
+    count = 0
+    for profiles in by_niche.values():
+        top = sorted(profiles, key=lambda p: (-float(p["score"]), p["account_id"]))[:TOP_INFLUENCERS_PER_NICHE]
+        count += sum(1 for p in top if p["account_id"] in spam)
+    return count
+
+
+def _incident(record: Mapping[str, Any]) -> Incident:
+    return Incident(
+        account_id=record["account_id"],
+        event_type=record["event_type"],
+        expected=record.get("expected_classification"),
+        start=_epoch(record["start"]),
+        end=_epoch(record["end"]),
+        followers_before=int(record.get("followers_before") or 0),
+        followers_added=int(record.get("followers_added") or 0),
+    )
+
+
+def _alert(record: Mapping[str, Any]) -> Alert:
+    return Alert(
+        alert_id=str(record["alert_id"]),
+        account_id=record["account_id"],
+        classification=record["classification"],
+        detected_at=_epoch(record["detected_at"]),
+    )
+
+
+def _epoch(value: str | datetime | float) -> float:
+    if isinstance(value, (int, float)):
+        return float(value)
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    if value.tzinfo is None:
+        raise ValueError(f"timestamp {value.isoformat()} has no timezone")
+    return value.timestamp()

@@ -1,0 +1,236 @@
+"""The synthetic scenario: deterministic, schema-valid, and its labels mean what they say."""
+
+from __future__ import annotations
+
+import math
+import random
+import statistics
+from collections import Counter, defaultdict
+from datetime import datetime
+from pathlib import Path
+
+import orjson
+import pytest
+
+from schemas.codec import decode_event
+from schemas.events import AccountSnapshot, Post
+from streams.feeds import injections
+from streams.feeds.catalogue import GENERIC_TAGS
+from streams.feeds.injections import INSTANT_PURCHASE_TYPES, PURCHASE_TYPES, SHARE_OF_ACCOUNTS
+from streams.feeds.population import draw_profiles
+from streams.feeds.simulator import DEFAULT_ACCOUNTS, DEFAULT_DAYS, DEFAULT_START, Scenario
+
+SMALL = {"accounts": 200, "days": 14}
+
+
+@pytest.fixture(scope="module")
+def scenario() -> Scenario:
+    return Scenario(7, **SMALL)
+
+
+@pytest.fixture(scope="module")
+def events(scenario: Scenario) -> list[dict]:
+    return list(scenario.events())
+
+
+@pytest.fixture(scope="module")
+def by_account(events: list[dict]) -> dict[str, list[dict]]:
+    grouped: dict[str, list[dict]] = defaultdict(list)
+    for event in events:
+        grouped[event["account_id"]].append(event)
+    return grouped
+
+
+def _ts(text: str) -> float:
+    return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+
+
+def _first_likes(account_events: list[dict]) -> dict[str, tuple[str, int]]:
+    """post_id -> (posted_at, likes at its first observation, about one hour old)."""
+    first: dict[str, tuple[str, int]] = {}
+    for event in account_events:
+        if event["kind"] == "post":
+            first.setdefault(event["post_id"], (event["posted_at"], event["likes"]))
+    return first
+
+
+def _final_likes(account_events: list[dict]) -> dict[str, tuple[str, int]]:
+    """post_id -> (posted_at, likes at its last observation)."""
+    final: dict[str, tuple[str, int]] = {}
+    for event in account_events:
+        if event["kind"] == "post":
+            final[event["post_id"]] = (event["posted_at"], event["likes"])
+    return final
+
+
+def test_same_seed_gives_identical_events_and_truth() -> None:
+    first, second = Scenario(11, accounts=60, days=13), Scenario(11, accounts=60, days=13)
+    assert list(first.events()) == list(second.events())
+    assert first.truth == second.truth
+
+
+def test_different_seeds_give_different_scenarios() -> None:
+    first, second = Scenario(11, accounts=60, days=13), Scenario(12, accounts=60, days=13)
+    assert list(first.events())[:200] != list(second.events())[:200]
+    assert first.truth != second.truth
+
+
+def test_written_files_are_byte_identical_for_the_same_seed(tmp_path: Path) -> None:
+    outputs = []
+    for run in ("a", "b"):
+        paths = [tmp_path / f"{run}-events.jsonl", tmp_path / f"{run}-truth.jsonl", tmp_path / f"{run}-niches.json"]
+        count = Scenario(5, accounts=40, days=13).write(*paths)
+        assert count == sum(1 for _ in paths[0].open("rb"))
+        outputs.append([p.read_bytes() for p in paths])
+    assert outputs[0] == outputs[1]
+    assert set(orjson.loads(outputs[0][2])) >= {"fountainpens", "sourdough", "bouldering", "mechanicalkeyboards"}
+
+
+def test_every_event_validates_against_the_schema_models(events: list[dict]) -> None:
+    kinds = Counter()
+    for event in events:
+        decoded = decode_event(orjson.dumps(event))
+        assert isinstance(decoded, Post | AccountSnapshot)
+        kinds[decoded.kind] += 1
+    assert kinds["post"] > 1_000 and kinds["snapshot"] > 1_000
+
+
+def test_events_come_in_observed_order_without_jitter(events: list[dict]) -> None:
+    times = [_ts(e["observed_at"]) for e in events]
+    assert times == sorted(times)
+    assert times[0] >= DEFAULT_START.timestamp()
+
+
+def test_jitter_keeps_disorder_within_its_bound() -> None:
+    jittered = [_ts(e["observed_at"]) for e in Scenario(3, accounts=40, days=13, max_jitter_seconds=120).events()]
+    assert jittered != sorted(jittered)
+    latest = float("-inf")
+    for t in jittered:
+        assert t >= latest - 120
+        latest = max(latest, t)
+
+
+def test_reobserved_posts_only_grow_and_carry_current_followers(by_account: dict[str, list[dict]]) -> None:
+    observed_twice = 0
+    for account_events in by_account.values():
+        last: dict[str, dict] = {}
+        for event in account_events:
+            if event["kind"] != "post":
+                continue
+            previous = last.get(event["post_id"])
+            if previous is not None:
+                observed_twice += 1
+                for counter in ("likes", "comments", "shares"):
+                    assert event[counter] >= previous[counter]
+                assert event["observed_at"] > previous["observed_at"]
+            last[event["post_id"]] = event
+    assert observed_twice > 1_000
+
+
+def test_default_size_plans_enough_incidents_of_every_kind() -> None:
+    rng = random.Random("count-check")
+    profiles = draw_profiles(rng, DEFAULT_ACCOUNTS, round(injections.SPAM_SHARE * DEFAULT_ACCOUNTS))
+    planned, mentions = injections.plan(rng, profiles, int(DEFAULT_START.timestamp()), DEFAULT_DAYS, 7.0)
+    counts = Counter(i.event_type for i in planned)
+    for event_type in PURCHASE_TYPES:
+        assert counts[event_type] >= 40, event_type
+    for event_type in SHARE_OF_ACCOUNTS:
+        assert counts[event_type] >= 30, event_type
+    assert sum(p.spam for p in profiles) >= 30
+    assert len({i.account_index for i in planned}) == len(planned), "one incident per account"
+    assert sum(len(posts) for posts in mentions.values()) == counts["shoutout"]
+
+
+def test_truth_labels_every_kind_after_the_warm_up(scenario: Scenario) -> None:
+    counts = Counter(t.event_type for t in scenario.truth)
+    assert set(counts) == set(SHARE_OF_ACCOUNTS) | {"spam_account"}
+    warm = DEFAULT_START.timestamp() + 7 * 86_400
+    for truth in scenario.truth:
+        if truth.event_type != "spam_account":
+            assert _ts(truth.start) >= warm
+            assert _ts(truth.end) >= _ts(truth.start)
+        expected = "suspected_purchase" if truth.event_type in PURCHASE_TYPES else None
+        if truth.event_type == "organic_breakout":
+            expected = "organic_breakout"
+        assert truth.expected_classification == expected
+
+
+def test_instant_purchases_step_followers_without_engagement(
+    scenario: Scenario, by_account: dict[str, list[dict]]
+) -> None:
+    log_like_ratios, log_follower_ratios = [], []
+    for truth in scenario.truth:
+        if truth.event_type not in INSTANT_PURCHASE_TYPES:
+            continue
+        start = _ts(truth.start)
+        series = [(_ts(e["observed_at"]), e["followers"]) for e in by_account[truth.account_id]]
+        before = [f for t, f in series if t < start][-1]
+        after = next(f for t, f in series if t >= start)
+        assert truth.followers_added >= 0.05 * truth.followers_before
+        assert after - before >= 0.9 * truth.followers_added, truth
+        # Same-age counters (first look, ~1h) so late posts' unfinished counters do not bias.
+        posts = _first_likes(by_account[truth.account_id]).values()
+        likes_before = [likes for posted, likes in posts if start - 7 * 86_400 <= _ts(posted) < start]
+        likes_after = [likes for posted, likes in posts if start <= _ts(posted) < start + 5 * 86_400]
+        if likes_before and likes_after and truth.followers_added >= 0.15 * truth.followers_before:
+            log_like_ratios.append(math.log(statistics.median(likes_after) / max(1, statistics.median(likes_before))))
+            log_follower_ratios.append(math.log(1 + truth.followers_added / truth.followers_before))
+    assert len(log_like_ratios) >= 10
+    # Followers jumped by 15-200%; were the new followers real, likes would rise about as much.
+    assert statistics.mean(log_like_ratios) < 0.4 * statistics.mean(log_follower_ratios)
+
+
+def test_drip_purchases_spread_over_days(scenario: Scenario, by_account: dict[str, list[dict]]) -> None:
+    for truth in scenario.truth:
+        if truth.event_type != "purchase_drip":
+            continue
+        start, end = _ts(truth.start), _ts(truth.end)
+        assert 2 * 86_400 <= end - start <= 5 * 86_400
+        series = [(_ts(e["observed_at"]), e["followers"]) for e in by_account[truth.account_id]]
+        first_day = [f for t, f in series if start <= t < start + 86_400]
+        assert first_day and max(first_day) - truth.followers_before < 0.6 * truth.followers_added
+
+
+def test_organic_breakouts_have_a_viral_post_before_the_surge(
+    scenario: Scenario, by_account: dict[str, list[dict]]
+) -> None:
+    breakouts = [t for t in scenario.truth if t.event_type == "organic_breakout"]
+    assert breakouts
+    for truth in breakouts:
+        account_events = by_account[truth.account_id]
+        viral_views = [e for e in account_events if e["kind"] == "post" and e["posted_at"] == truth.start]
+        assert viral_views, "the viral post opens the incident"
+        final = _final_likes(account_events)
+        others = [likes for post_id, (_, likes) in final.items() if post_id != viral_views[0]["post_id"]]
+        assert final[viral_views[0]["post_id"]][1] >= 5 * statistics.median(others)
+        surge_level = truth.followers_before + 0.1 * truth.followers_added
+        first_surge = next(_ts(e["observed_at"]) for e in account_events if e["followers"] >= surge_level)
+        assert _ts(viral_views[0]["observed_at"]) < first_surge
+
+
+def test_purges_remove_followers(scenario: Scenario, by_account: dict[str, list[dict]]) -> None:
+    for truth in scenario.truth:
+        if truth.event_type == "purge":
+            assert truth.followers_added < 0
+            after = [e["followers"] for e in by_account[truth.account_id] if _ts(e["observed_at"]) > _ts(truth.end)]
+            assert after and after[0] < truth.followers_before
+
+
+def test_spam_accounts_post_a_lot_with_generic_tags_and_little_engagement(
+    scenario: Scenario, by_account: dict[str, list[dict]]
+) -> None:
+    spam = {t.account_id for t in scenario.truth if t.event_type == "spam_account"}
+    assert spam
+    for account_id in spam:
+        final = _final_likes(by_account[account_id])
+        assert len(final) / SMALL["days"] >= 5
+        followers = by_account[account_id][-1]["followers"]
+        assert statistics.median(likes for _, likes in final.values()) / followers < 0.005
+        post = next(e for e in by_account[account_id] if e["kind"] == "post")
+        generic = [t for t in post["tags"] if t.lower() in {g.lower() for g in GENERIC_TAGS}]
+        assert len(generic) >= 5
+
+
+def test_scenario_refuses_too_short_a_run() -> None:
+    with pytest.raises(ValueError, match="days"):
+        Scenario(1, accounts=50, days=8)
