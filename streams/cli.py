@@ -17,6 +17,8 @@ from streams.settings import ConfigError
 
 COMMAND_MODULES: tuple[str, ...] = (
     "streams.commands.kafka",
+    "streams.commands.worker",
+    "streams.commands.topics",
 )
 
 
@@ -37,6 +39,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("kafka").setLevel(logging.WARNING)  # kafka-python is chatty at INFO
     args = build_parser().parse_args(argv)
     try:
         return int(args.func(args) or 0)

@@ -68,6 +68,12 @@ class Settings(BaseSettings):
     metrics_port: int = Field(default=9108, ge=0, le=65535, description="0 disables the /metrics server.")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
+    # --- Local tooling (`nichewatch kafka ...`) ------------------------------------------
+    cache_dir: Path = Field(
+        default=Path.home() / ".cache" / "nichewatch",
+        description="Where the Kafka jars are cached and the local broker keeps its data.",
+    )
+
     @field_validator("kafka_bootstrap_servers")
     @classmethod
     def _servers_are_host_port(cls, value: str) -> str:

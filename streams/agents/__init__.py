@@ -1,0 +1,1 @@
+"""Faust agents: short functions that decode, call the core, send and count."""

@@ -1,0 +1,42 @@
+"""The error policy, stated once.
+
+A message we cannot use (malformed bytes, invalid event) is *bad input*: it is logged with
+topic/partition/offset, counted, and written to the DLQ with its original key and bytes
+plus headers saying why and where it came from; then processing goes on, so a poison
+message never stops a partition. Anything else (broker unreachable, a bug) is an
+*infrastructure failure*: it raises, and the worker crashes and restarts from the last
+committed offset.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from streams import __version__
+
+log = logging.getLogger(__name__)
+
+MAX_REASON_BYTES = 1000
+
+
+def dlq_headers(reason: str, topic: str, partition: int, offset: int) -> list[tuple[str, bytes]]:
+    return [
+        ("nichewatch-error", reason.encode()[:MAX_REASON_BYTES]),
+        ("nichewatch-original-topic", topic.encode()),
+        ("nichewatch-original-partition", str(partition).encode()),
+        ("nichewatch-original-offset", str(offset).encode()),
+        ("nichewatch-version", __version__.encode()),
+    ]
+
+
+async def dead_letter(dlq_topic: Any, message: Any, reason: str) -> None:
+    """Send a Faust message's original key and bytes to the DLQ, with the reason in headers."""
+    log.warning(
+        "bad input %s[%d]@%d -> %s: %s", message.topic, message.partition, message.offset, dlq_topic.get_topic_name(), reason
+    )
+    await dlq_topic.send(
+        key=message.key,
+        value=message.value,
+        headers=dlq_headers(reason, message.topic, message.partition, message.offset),
+    )

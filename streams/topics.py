@@ -1,0 +1,67 @@
+"""The topics of DESIGN.md, declared once from settings.
+
+Values travel as raw bytes: decoding happens in one place (schemas.codec) so that a bad
+message can be sent to the DLQ with its original bytes instead of failing inside Faust.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from streams.settings import Settings
+
+DAY_MS = 24 * 3600 * 1000
+
+
+@dataclass(frozen=True)
+class TopicSpec:
+    name: str
+    compacted: bool = False
+    retention_days: int | None = None
+
+    def config(self) -> dict[str, str]:
+        if self.compacted:
+            return {"cleanup.policy": "compact"}
+        assert self.retention_days is not None
+        return {"cleanup.policy": "delete", "retention.ms": str(self.retention_days * DAY_MS)}
+
+
+def topic_specs(settings: Settings) -> list[TopicSpec]:
+    return [
+        TopicSpec(settings.topic_posts, retention_days=7),
+        TopicSpec(settings.topic_snapshots, retention_days=7),
+        TopicSpec(settings.topic_niches, compacted=True),
+        TopicSpec(settings.topic_alerts, retention_days=30),
+        TopicSpec(settings.topic_influencers, compacted=True),
+        TopicSpec(settings.topic_dlq, retention_days=14),
+    ]
+
+
+@dataclass(frozen=True)
+class Topics:
+    """Faust topic handles the agents use."""
+
+    posts: Any
+    snapshots: Any
+    niches: Any
+    alerts: Any
+    influencers: Any
+    dlq: Any
+
+
+def declare_topics(app: Any, settings: Settings) -> Topics:
+    def raw(spec: TopicSpec) -> Any:
+        return app.topic(
+            spec.name,
+            key_type=bytes,
+            value_type=bytes,
+            key_serializer="raw",
+            value_serializer="raw",
+            partitions=settings.topic_partitions,
+            replicas=settings.topic_replication_factor,
+            config=spec.config(),
+        )
+
+    posts, snapshots, niches, alerts, influencers, dlq = (raw(spec) for spec in topic_specs(settings))
+    return Topics(posts, snapshots, niches, alerts, influencers, dlq)
