@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import socket
+from pathlib import Path
 
 from streams.cli import CliError
 from streams.kafka_local import KAFKA_VERSION, KafkaToolingError, LocalKafka, ensure_jars
@@ -17,17 +18,22 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     start.add_argument("--port", type=int, default=9092, help="client port (default 9092)")
     start.set_defaults(func=start_broker)
     actions.add_parser("fetch", help="fetch the Kafka jars from Maven Central (once)").set_defaults(func=fetch_jars)
-    actions.add_parser("stop", help="stop the local broker").set_defaults(func=stop_broker)
-    actions.add_parser("status", help="is the local broker running, and where").set_defaults(func=broker_status)
+    stop = actions.add_parser("stop", help="stop the local broker")
+    stop.set_defaults(func=stop_broker)
+    status = actions.add_parser("status", help="is the local broker running, and where")
+    status.set_defaults(func=broker_status)
+    for sub in (start, stop, status):
+        sub.add_argument("--run-dir", type=Path, help="broker data and log directory (default: CACHE_DIR/local-kafka)")
 
 
-def _broker(port: int = 0) -> LocalKafka:
+def _broker(args: argparse.Namespace) -> LocalKafka:
     settings = load_settings()
-    return LocalKafka(run_dir=settings.cache_dir / "local-kafka", cache_dir=settings.cache_dir, port=port)
+    run_dir = args.run_dir or settings.cache_dir / "local-kafka"
+    return LocalKafka(run_dir=run_dir, cache_dir=settings.cache_dir)
 
 
 def start_broker(args: argparse.Namespace) -> int:
-    broker = _broker()
+    broker = _broker(args)
     if broker.is_running():
         print(f"already running (pid file {broker.pid_path}); `nichewatch kafka stop` first")
         return 0
@@ -54,7 +60,7 @@ def fetch_jars(args: argparse.Namespace) -> int:
 
 
 def stop_broker(args: argparse.Namespace) -> int:
-    broker = _broker()
+    broker = _broker(args)
     if not broker.is_running():
         print("no local broker running")
         return 0
@@ -64,7 +70,7 @@ def stop_broker(args: argparse.Namespace) -> int:
 
 
 def broker_status(args: argparse.Namespace) -> int:
-    broker = _broker()
+    broker = _broker(args)
     if not broker.is_running():
         print("stopped")
         return 3
