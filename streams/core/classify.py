@@ -1,0 +1,184 @@
+"""Why did the followers jump? suspected_purchase vs organic_breakout.
+
+Follower counts are cheap to fake, engagement is not. Growth counts as organic when the
+account's own posts explain it: a post far above the account's median interactions
+shortly before or during the window (viral post), or several posts in the window well
+above it (engagement surge). Otherwise it is a suspected purchase, and the tell-tales
+that usually come with one (round-number jumps, spike-then-decay, engagement rate
+falling with the new followers) are added as evidence.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from schemas.events import Classification, Evidence
+from streams.core.config import HOUR, EngineConfig
+from streams.core.state import AccountState
+from streams.core.stats import median
+from streams.core.windows import PostObservation
+
+if TYPE_CHECKING:
+    from streams.core.spikes import Exceedance
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    classification: Classification
+    evidence: list[Evidence]
+    # A purchase verdict that a still-young, promising post may overturn once it matures.
+    undecided: bool = False
+
+
+def classify(
+    state: AccountState, config: EngineConfig, found: Exceedance, points: list[tuple[int, int]]
+) -> Verdict:
+    t, start = state.latest_ts, found.ref_ts
+    growth = state.followers - found.ref_followers
+    hours = max((t - start) / HOUR, 1.0 / 60.0)
+    evidence = [
+        Evidence(
+            name="excess_growth",
+            value=round(found.excess, 1),
+            detail=(
+                f"followers grew by {growth:,} ({growth / max(found.ref_followers, 1):.1%}) in {hours:.1f} h "
+                f"where the account's baseline of {found.baseline.median_per_hour:.1f}/h predicts "
+                f"{found.expected:,.0f}; threshold {found.threshold:,.0f} ({found.window} window)"
+            ),
+        ),
+        Evidence(
+            name="robust_z",
+            value=round(found.excess / (found.sigma * math.sqrt(hours)), 1),
+            detail=f"the excess is {found.excess / (found.sigma * math.sqrt(hours)):.1f} robust standard deviations "
+            f"of the account's hourly growth ({found.sigma:.1f}/h)",
+        ),
+    ]
+    posts = state.posts.values()
+    typical = _typical_interactions(posts, start)
+    viral = _viral_ratio(posts, typical, start - config.viral_lookback_s, t)
+    surge = _surge_ratio(posts, typical, start, t)
+    if viral is not None:
+        ratio, post = viral
+        evidence.append(
+            Evidence(
+                name="max_post_engagement_ratio",
+                value=round(ratio, 2),
+                detail=f"the strongest post near the window has {post.interactions:,} interactions, "
+                f"{ratio:.1f}x the account's median of {typical:,.0f}",
+            )
+        )
+    else:
+        evidence.append(
+            Evidence(
+                name="max_post_engagement_ratio",
+                value=0.0,
+                detail="no post near the window to explain the growth",
+            )
+        )
+    if surge is not None:
+        evidence.append(
+            Evidence(
+                name="window_engagement_ratio",
+                value=round(surge[0], 2),
+                detail=f"{surge[1]} posts during the window have a median of {surge[0]:.1f}x the usual interactions",
+            )
+        )
+    organic = (viral is not None and viral[0] >= config.viral_multiple and viral[1].interactions >= config.viral_min_interactions) or (
+        surge is not None and surge[1] >= 2 and surge[0] >= config.surge_multiple
+    )
+    if organic:
+        return Verdict("organic_breakout", evidence)
+    evidence.extend(_purchase_tells(state, config, found, points, posts))
+    # Real growth after a post builds up over hours while the post is still collecting
+    # interactions; judging it against mature posts would call it a purchase. Bought
+    # followers mostly arrive in one step, which is never held back (a step seen only
+    # across a long gap between observations may be either).
+    step, step_hours = _largest_step(points)
+    young_promising = (
+        viral is not None
+        and viral[0] >= config.hold_multiple
+        and viral[1].observed_ts - viral[1].posted_ts < config.post_maturity_s
+    )
+    return Verdict("suspected_purchase", evidence, undecided=young_promising and (step < 0.5 * growth or step_hours > 1.5))
+
+
+def _typical_interactions(posts: list[PostObservation], before_ts: float) -> float:
+    earlier = [p.interactions for p in posts if p.posted_ts < before_ts]
+    if len(earlier) < 3:
+        earlier = [p.interactions for p in posts]
+    return max(median(earlier), 1.0) if earlier else 1.0
+
+
+def _viral_ratio(
+    posts: list[PostObservation], typical: float, since_ts: float, until_ts: float
+) -> tuple[float, PostObservation] | None:
+    near = [p for p in posts if since_ts <= p.posted_ts <= until_ts]
+    if not near:
+        return None
+    best = max(near, key=lambda p: p.interactions)
+    return best.interactions / typical, best
+
+
+def _surge_ratio(posts: list[PostObservation], typical: float, since_ts: float, until_ts: float) -> tuple[float, int] | None:
+    during = [p.interactions / typical for p in posts if since_ts <= p.posted_ts <= until_ts]
+    return (median(during), len(during)) if during else None
+
+
+def _purchase_tells(
+    state: AccountState,
+    config: EngineConfig,
+    found: Exceedance,
+    points: list[tuple[int, int]],
+    posts: list[PostObservation],
+) -> list[Evidence]:
+    tells = []
+    step, step_hours = _largest_step(points)
+    organic_part = found.baseline.median_per_hour * step_hours
+    jump = step - organic_part
+    for unit in (1000, 500):
+        if jump >= 5 * unit:
+            off = abs(jump - round(jump / unit) * unit)
+            # Organic arrivals during the step blur the round number by about this much.
+            if off <= max(2.0, 3 * found.sigma * math.sqrt(step_hours)):
+                tells.append(
+                    Evidence(
+                        name="round_number_jump",
+                        value=float(round(jump / unit) * unit),
+                        detail=f"a single jump of {step:,} followers is within {off:,.0f} of {round(jump / unit) * unit:,}",
+                    )
+                )
+            break
+    peak = max(f for _, f in points)
+    if peak > found.ref_followers and state.followers < peak:
+        decay = (peak - state.followers) / (peak - found.ref_followers)
+        if decay >= 0.1:
+            tells.append(
+                Evidence(
+                    name="spike_then_decay",
+                    value=round(decay, 3),
+                    detail=f"{decay:.0%} of the gained followers were lost again after the peak of {peak:,}",
+                )
+            )
+    before = [p.engagement_rate for p in posts if p.observed_ts < found.ref_ts]
+    after = [p.engagement_rate for p in posts if p.observed_ts >= found.ref_ts and p.followers > found.ref_followers]
+    if before and after:
+        change = median(after) / median(before) if median(before) > 0 else 0.0
+        tells.append(
+            Evidence(
+                name="engagement_rate_change",
+                value=round(change, 3),
+                detail=f"engagement rate after the jump is {change:.2f}x the rate before: the new followers do not engage",
+            )
+        )
+    return tells
+
+
+def _largest_step(points: list[tuple[int, int]]) -> tuple[int, float]:
+    """Biggest rise between consecutive observations and the hours it took."""
+    best, hours = 0, 1.0
+    for (t0, f0), (t1, f1) in zip(points, points[1:]):
+        if f1 - f0 > best:
+            best, hours = f1 - f0, max((t1 - t0) / HOUR, 1.0 / 60.0)
+    return best, hours

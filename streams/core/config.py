@@ -1,0 +1,81 @@
+"""Thresholds and limits of the detection engine, in one frozen object.
+
+Every default is a starting point to backtest with ``nichewatch replay``; none is a law.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from schemas.events import Tier
+
+HOUR = 3600.0
+DAY = 86400.0
+
+
+@dataclass(frozen=True, slots=True)
+class TierBounds:
+    """Lower follower bounds of each tier above nano (nano < micro_from <= micro < mid_from ...)."""
+
+    micro_from: int = 10_000
+    mid_from: int = 100_000
+    macro_from: int = 500_000
+    mega_from: int = 1_000_000
+
+    def tier_for(self, followers: int) -> Tier:
+        if followers < self.micro_from:
+            return "nano"
+        if followers < self.mid_from:
+            return "micro"
+        if followers < self.macro_from:
+            return "mid"
+        if followers < self.mega_from:
+            return "macro"
+        return "mega"
+
+
+def _typical_engagement() -> dict[str, float]:
+    # Median engagement rates commonly reported per tier; only a prior for small cohorts.
+    return {"nano": 0.05, "micro": 0.03, "mid": 0.02, "macro": 0.015, "mega": 0.01}
+
+
+@dataclass(frozen=True, slots=True)
+class EngineConfig:
+    # --- event time and retention ------------------------------------------------------
+    allowed_lateness_s: float = 6 * HOUR
+    hourly_buckets_kept: int = 7 * 24
+    daily_buckets_kept: int = 90
+    max_posts_tracked: int = 40
+    post_max_age_s: float = 30 * DAY
+
+    # --- follower spikes -----------------------------------------------------------------
+    short_window_s: float = 24 * HOUR  # steps and bursts
+    long_window_s: float = 72 * HOUR  # drip-fed purchases
+    sigma_k: float = 6.0  # robust z of excess growth (MAD-based, random-walk scaled)
+    short_min_relative: float = 0.02  # excess >= 2% of followers within short_window
+    long_min_relative: float = 0.03  # excess >= 3% of followers within long_window
+    min_excess_followers: int = 50  # absolute floor: tiny accounts jitter by tens
+    min_baseline_rates: int = 12  # fewer hourly rates -> use the prior below
+    prior_sigma_relative_per_hour: float = 0.0005  # prior noise when history is short
+    episode_cooldown_s: float = 48 * HOUR  # quiet time that ends an episode
+
+    # --- spike classification ------------------------------------------------------------
+    viral_multiple: float = 4.0  # a post with >= 4x the account's median interactions
+    viral_min_interactions: int = 20
+    viral_lookback_s: float = 48 * HOUR  # before the window start
+    surge_multiple: float = 2.0  # posts during the window at >= 2x median, two or more
+    hold_multiple: float = 1.5  # a young post this strong may still turn viral: hold the verdict
+    post_maturity_s: float = 12 * HOUR  # a post collects most of its interactions by then
+    classification_hold_s: float = 12 * HOUR  # longest wait for such a post to mature
+
+    # --- influencer score ----------------------------------------------------------------
+    tiers: TierBounds = field(default_factory=TierBounds)
+    typical_engagement: dict[str, float] = field(default_factory=_typical_engagement)
+    cohort_prior_weight: float = 5.0  # pseudo-accounts at the tier's typical rate
+    min_posts_for_profile: int = 3
+    material_score_change: float = 0.05
+    weight_engagement: float = 0.40
+    weight_niche_focus: float = 0.20
+    weight_consistency: float = 0.15
+    weight_authenticity: float = 0.25
+    suspicion_memory_s: float = 90 * DAY

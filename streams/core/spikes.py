@@ -1,0 +1,209 @@
+"""Follower-spike detection against the account's own robust baseline.
+
+On every follower observation the latest count ``F`` at time ``t`` is compared with
+earlier observations ``r`` of the account (hourly buckets)::
+
+    excess(r) = F - F_r - median_rate * (t - t_r)
+    spike  if  excess(r) >= max(min_excess, min_relative * F_r, k * sigma * sqrt(hours))
+
+``median_rate`` and ``sigma`` (1.4826 * MAD) are the account's hourly growth before the
+window, so a fast-growing account is judged against itself. Two windows run side by side:
+a short one (24h: steps and bursts, caught at the first observation after the jump) and a
+long one (72h, stricter baseline cut-off: drip-fed purchases that never jump). Drops never
+count: a purge only makes ``excess`` negative.
+
+An episode opens with one alert and stays open while growth keeps exceeding; it closes
+after ``episode_cooldown_s`` without exceedance, and later windows may not reach back
+before it, so one purchase is one alert.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from schemas.events import FollowerSpikeAlert
+from streams.core.classify import classify
+from streams.core.config import HOUR, EngineConfig
+from streams.core.state import AccountState, Baseline, Episode
+from streams.core.stats import median
+
+MAD_TO_SIGMA = 1.4826
+MIN_SIGMA_PER_HOUR = 0.5
+BASELINE_REFRESH_HOURS = 24
+
+
+@dataclass(frozen=True, slots=True)
+class Exceedance:
+    window: str  # "short" | "long"
+    ref_ts: float
+    ref_followers: int
+    excess: float
+    threshold: float
+    expected: float
+    baseline: Baseline
+    sigma: float
+
+
+def evaluate(state: AccountState, config: EngineConfig) -> FollowerSpikeAlert | None:
+    """Update the account's episode and return an alert when a new episode opens."""
+    t = state.latest_ts
+    episode = state.episode
+    guard = 0.0
+    if episode is not None:
+        if t - episode.last_exceed_ts <= config.episode_cooldown_s:
+            found = find_exceedance(state, config, 0.0)
+            if found is not None:
+                episode.last_exceed_ts = max(episode.last_exceed_ts, int(t))
+            return None
+        guard = float(episode.last_exceed_ts)  # closed: never compare across it again
+    found = find_exceedance(state, config, guard)
+    if found is None:
+        if state.pending_since is not None and t - state.pending_since > config.classification_hold_s:
+            state.pending_since = None  # the growth faded before a verdict was needed
+        return None
+    return _open_episode(state, config, found)
+
+
+def find_exceedance(state: AccountState, config: EngineConfig, guard_ts: float) -> Exceedance | None:
+    return _short_test(state, config, guard_ts) or _long_test(state, config, guard_ts)
+
+
+def _short_test(state: AccountState, config: EngineConfig, guard_ts: float) -> Exceedance | None:
+    t, followers = state.latest_ts, state.followers
+    baseline = baseline_before(state, config, "short", t - config.short_window_s)
+    sigma = _sigma(baseline, followers, config)
+    rate, floor, relative = baseline.median_per_hour, config.min_excess_followers, config.short_min_relative
+    found = None
+    # Oldest first, keeping the latest qualifying reference: the tightest window. The
+    # inline pre-check rejects most references without the full test (hot path).
+    start = max(t - config.short_window_s, guard_ts)
+    buckets = state.hourly.buckets
+    for index in range(int(start // HOUR), int(t // HOUR) + 1):
+        entry = buckets.get(index)
+        if entry is None:
+            continue
+        ref_ts, ref_followers = entry
+        if ref_ts < start or ref_ts >= t:
+            continue
+        excess = followers - ref_followers - rate * (t - ref_ts) / HOUR
+        if excess < floor or excess < relative * ref_followers:
+            continue
+        hit = _test(config, "short", t, followers, ref_ts, ref_followers, baseline, sigma, relative)
+        if hit is not None:
+            found = hit
+    return found
+
+
+def _long_test(state: AccountState, config: EngineConfig, guard_ts: float) -> Exceedance | None:
+    t, followers = state.latest_ts, state.followers
+    ref = state.hourly.at_or_before(t - config.long_window_s) or state.daily.at_or_before(t - config.long_window_s)
+    if ref is None or ref[0] < guard_ts:
+        ref = next(state.hourly.between(max(guard_ts, t - config.long_window_s), t), None)
+        if ref is None or t - ref[0] <= config.short_window_s:
+            return None  # no more than the short window can see
+    baseline = baseline_before(state, config, "long", ref[0])
+    if baseline.rates < config.min_baseline_rates:
+        baseline = baseline_before(state, config, "short", t - config.short_window_s)
+    sigma = _sigma(baseline, followers, config)
+    return _test(config, "long", t, followers, ref[0], ref[1], baseline, sigma, config.long_min_relative)
+
+
+def _test(
+    config: EngineConfig,
+    window: str,
+    t: float,
+    followers: int,
+    ref_ts: float,
+    ref_followers: int,
+    baseline: Baseline,
+    sigma: float,
+    min_relative: float,
+) -> Exceedance | None:
+    hours = max((t - ref_ts) / HOUR, 1.0 / 60.0)
+    expected = baseline.median_per_hour * hours
+    excess = followers - ref_followers - expected
+    threshold = max(config.min_excess_followers, min_relative * ref_followers, config.sigma_k * sigma * math.sqrt(hours))
+    if excess < threshold:
+        return None
+    return Exceedance(window, ref_ts, ref_followers, excess, threshold, expected, baseline, sigma)
+
+
+def baseline_before(state: AccountState, config: EngineConfig, key: str, cutoff_ts: float) -> Baseline:
+    """Median/MAD of hourly growth rates observed before ``cutoff_ts``; cached per hour."""
+    hour = int(state.latest_ts // HOUR)
+    cached = state.baselines.get(key)
+    # The cut-off trails the window by a day or more, so a day's staleness is harmless
+    # and saves a sort per observation.
+    if cached is not None and 0 <= hour - cached.hour < BASELINE_REFRESH_HOURS:
+        return cached
+    points = [entry for entry in state.hourly.ordered() if entry[0] <= cutoff_ts]
+    rates = [(f1 - f0) * HOUR / (t1 - t0) for (t0, f0), (t1, f1) in zip(points, points[1:]) if t1 > t0]
+    if len(rates) >= 3:
+        mid = median(rates)
+        mad = median([abs(r - mid) for r in rates])
+    else:
+        mid, mad = 0.0, 0.0
+    baseline = Baseline(hour, mid, mad, len(rates))
+    state.baselines[key] = baseline
+    return baseline
+
+
+def _sigma(baseline: Baseline, followers: int, config: EngineConfig) -> float:
+    sigma = max(MAD_TO_SIGMA * baseline.mad_per_hour, MIN_SIGMA_PER_HOUR)
+    if baseline.rates < config.min_baseline_rates:
+        # Too little history to know the account's noise: assume a generous prior.
+        sigma = max(sigma, config.prior_sigma_relative_per_hour * followers)
+    return sigma
+
+
+def _open_episode(state: AccountState, config: EngineConfig, found: Exceedance) -> FollowerSpikeAlert | None:
+    t = state.latest_ts
+    points = list(state.hourly.between(found.ref_ts, t)) or [(int(found.ref_ts), found.ref_followers), (int(t), state.followers)]
+    verdict = classify(state, config, found, points)
+    if verdict.undecided:
+        if state.pending_since is None:
+            state.pending_since = int(t)
+        if t - state.pending_since < config.classification_hold_s:
+            return None
+    state.pending_since = None
+    onset_ts = _largest_step_end(points)
+    alert_id = hashlib.sha256(f"{state.account_id}|{onset_ts}".encode()).hexdigest()[:32]
+    state.episode = Episode(alert_id, verdict.classification, int(found.ref_ts), int(t))
+    if verdict.classification == "suspected_purchase":
+        state.purchase_alerts = (state.purchase_alerts + [int(t)])[-5:]
+    growth = state.followers - found.ref_followers
+    return FollowerSpikeAlert(
+        alert_id=alert_id,
+        account_id=state.account_id,
+        platform=state.platform,
+        handle=state.handle,
+        niches=sorted(state.niche_counts()),
+        classification=verdict.classification,
+        window_start=_utc(found.ref_ts),
+        window_end=_utc(t),
+        detected_at=_utc(t),
+        followers_before=found.ref_followers,
+        followers_after=state.followers,
+        growth=growth,
+        growth_relative=growth / found.ref_followers if found.ref_followers else float(growth),
+        expected_growth=round(found.expected, 2),
+        baseline_growth_per_hour=round(found.baseline.median_per_hour, 3),
+        baseline_mad_per_hour=round(found.baseline.mad_per_hour, 3),
+        evidence=verdict.evidence,
+    )
+
+
+def _largest_step_end(points: list[tuple[int, int]]) -> int:
+    """Time of the observation ending the biggest single rise: the episode's onset."""
+    best_ts, best_step = points[-1][0], -math.inf
+    for (_, before), (ts, after) in zip(points, points[1:]):
+        if after - before > best_step:
+            best_ts, best_step = ts, after - before
+    return best_ts
+
+
+def _utc(ts: float) -> datetime:
+    return datetime.fromtimestamp(ts, UTC)

@@ -1,0 +1,144 @@
+"""Per-account state: everything the engine knows about one account.
+
+The engine never keeps account data anywhere else, so a Faust table keyed by account_id
+can own it (``to_bytes``/``from_bytes`` for the changelog). Size is bounded by the
+window limits in :class:`~streams.core.config.EngineConfig`: at most 168 hourly and 90
+daily follower buckets and ``max_posts_tracked`` posts (measured by bench/bench_replay.py).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import orjson
+
+from streams.core.config import DAY, HOUR, EngineConfig
+from streams.core.windows import BucketRing, PostObservation, PostWindow
+
+STATE_FORMAT = 1
+
+
+@dataclass(slots=True)
+class Episode:
+    """A follower-spike episode: one alert, extended while growth stays abnormal."""
+
+    alert_id: str
+    classification: str
+    start_ts: int
+    last_exceed_ts: int
+
+    def to_list(self) -> list[object]:
+        return [self.alert_id, self.classification, self.start_ts, self.last_exceed_ts]
+
+
+@dataclass(slots=True)
+class Baseline:
+    """Robust hourly growth statistics, cached per event-time hour (not persisted)."""
+
+    hour: int
+    median_per_hour: float
+    mad_per_hour: float
+    rates: int
+
+
+@dataclass(slots=True)
+class LastProfile:
+    score: float
+    tier: str
+    primary_niche: str
+
+    def to_list(self) -> list[object]:
+        return [self.score, self.tier, self.primary_niche]
+
+
+@dataclass(slots=True)
+class AccountState:
+    account_id: str
+    platform: str
+    handle: str
+    hourly: BucketRing
+    daily: BucketRing
+    posts: PostWindow
+    latest_ts: float = 0.0
+    followers: int = 0
+    episode: Episode | None = None
+    # Event time a spike was first seen while its verdict waits for a young post.
+    pending_since: int | None = None
+    # Alert times of suspected purchases (bounded) for the authenticity component.
+    purchase_alerts: list[int] = field(default_factory=list)
+    last_profile: LastProfile | None = None
+    # (niche, tier, bin) this account currently contributes to the cohort summary.
+    cohort_entry: tuple[str, str, int] | None = None
+    baselines: dict[str, Baseline] = field(default_factory=dict)
+
+    @classmethod
+    def new(cls, account_id: str, platform: str, handle: str, config: EngineConfig) -> AccountState:
+        return cls(
+            account_id=account_id,
+            platform=platform,
+            handle=handle,
+            hourly=BucketRing(HOUR, config.hourly_buckets_kept),
+            daily=BucketRing(DAY, config.daily_buckets_kept),
+            posts=PostWindow(config.max_posts_tracked, config.post_max_age_s),
+        )
+
+    def observe_followers(self, ts: float, followers: int) -> None:
+        self.hourly.observe(ts, followers)
+        self.daily.observe(ts, followers)
+        if ts >= self.latest_ts:
+            self.latest_ts = ts
+            self.followers = followers
+
+    def niche_counts(self) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for post in self.posts.posts.values():
+            for niche in post.niches:
+                counts[niche] = counts.get(niche, 0) + 1
+        return counts
+
+    # --- serialisation -------------------------------------------------------------------
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "v": STATE_FORMAT,
+            "a": self.account_id,
+            "p": self.platform,
+            "h": self.handle,
+            "t": self.latest_ts,
+            "f": self.followers,
+            "H": self.hourly.to_flat(),
+            "D": self.daily.to_flat(),
+            "P": {pid: post.to_list() for pid, post in self.posts.posts.items()},
+            "E": self.episode.to_list() if self.episode else None,
+            "W": self.pending_since,
+            "X": self.purchase_alerts,
+            "L": self.last_profile.to_list() if self.last_profile else None,
+            "C": list(self.cohort_entry) if self.cohort_entry else None,
+        }
+
+    @classmethod
+    def from_dict(cls, raw: dict, config: EngineConfig) -> AccountState:  # type: ignore[type-arg]
+        if raw.get("v") != STATE_FORMAT:
+            raise ValueError(f"unknown account state format {raw.get('v')!r}")
+        posts = {pid: PostObservation.from_list(p) for pid, p in raw["P"].items()}
+        return cls(
+            account_id=raw["a"],
+            platform=raw["p"],
+            handle=raw["h"],
+            hourly=BucketRing.from_flat(HOUR, config.hourly_buckets_kept, raw["H"]),
+            daily=BucketRing.from_flat(DAY, config.daily_buckets_kept, raw["D"]),
+            posts=PostWindow(config.max_posts_tracked, config.post_max_age_s, posts),
+            latest_ts=raw["t"],
+            followers=raw["f"],
+            episode=Episode(*raw["E"]) if raw["E"] else None,
+            pending_since=raw["W"],
+            purchase_alerts=list(raw["X"]),
+            last_profile=LastProfile(*raw["L"]) if raw["L"] else None,
+            cohort_entry=tuple(raw["C"]) if raw["C"] else None,  # type: ignore[arg-type]
+        )
+
+    def to_bytes(self) -> bytes:
+        return orjson.dumps(self.to_dict())
+
+    @classmethod
+    def from_bytes(cls, raw: bytes, config: EngineConfig) -> AccountState:
+        return cls.from_dict(orjson.loads(raw), config)

@@ -1,0 +1,158 @@
+"""Bounded, event-time rolling windows of one account.
+
+Follower observations (from posts and snapshots) land in two bucket rings; each bucket
+keeps the *latest* observation that fell into it, so re-delivered or out-of-order events
+never add up, they only refine::
+
+    event time  ─────────────────────────────────────────────────────────────▶ latest
+    hourly      [h-167][h-166] ...                          [h-2][h-1][ h ]   168 x 1h (7 days)
+    daily       [d-89] ...                                  [d-2][d-1][ d ]    90 x 1d
+                each bucket = (ts, followers) of the last observation inside it
+
+Posts are kept by post_id (the latest observation of each post replaces the earlier
+one), at most ``max_posts`` of the most recently published, none older than
+``post_max_age_s``::
+
+    posts       {post_id: (posted, observed, interactions, followers, views, niches)}
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from streams.core.config import DAY, HOUR
+
+
+class BucketRing:
+    """``index -> (ts, followers)`` keeping the latest observation per bucket and ``keep`` buckets."""
+
+    __slots__ = ("width", "keep", "buckets")
+
+    def __init__(self, width: float, keep: int, buckets: dict[int, tuple[int, int]] | None = None) -> None:
+        self.width = width
+        self.keep = keep
+        self.buckets: dict[int, tuple[int, int]] = buckets if buckets is not None else {}
+
+    def observe(self, ts: float, followers: int) -> None:
+        index = int(ts // self.width)
+        current = self.buckets.get(index)
+        if current is None or ts >= current[0]:
+            self.buckets[index] = (int(ts), followers)
+            # Pruning in batches of a day keeps the per-observation cost O(1); the ring
+            # holds at most keep + 24 buckets.
+            if current is None and len(self.buckets) > self.keep + 24:
+                self._prune(index)
+
+    def _prune(self, newest_index: int) -> None:
+        oldest_kept = max(newest_index, max(self.buckets)) - self.keep + 1
+        for index in [i for i in self.buckets if i < oldest_kept]:
+            del self.buckets[index]
+
+    def ordered(self) -> list[tuple[int, int]]:
+        """Observations oldest first."""
+        return [self.buckets[i] for i in sorted(self.buckets)]
+
+    def between(self, start_ts: float, end_ts: float) -> Iterator[tuple[int, int]]:
+        """Observations with ``start_ts <= t <= end_ts``, oldest first."""
+        buckets = self.buckets
+        for index in range(int(start_ts // self.width), int(end_ts // self.width) + 1):
+            entry = buckets.get(index)
+            if entry is not None and start_ts <= entry[0] <= end_ts:
+                yield entry
+
+    def at_or_before(self, ts: float) -> tuple[int, int] | None:
+        """The latest observation at or before ``ts``."""
+        if not self.buckets:
+            return None
+        index = int(ts // self.width)
+        lowest = min(self.buckets) if index - self.keep - 24 < next(iter(self.buckets)) else index - self.keep - 24
+        while index >= lowest:
+            entry = self.buckets.get(index)
+            if entry is not None and entry[0] <= ts:
+                return entry
+            index -= 1
+        return None
+
+    def earliest(self) -> tuple[int, int] | None:
+        return self.buckets[min(self.buckets)] if self.buckets else None
+
+    def to_flat(self) -> list[int]:
+        flat: list[int] = []
+        for index in sorted(self.buckets):
+            ts, followers = self.buckets[index]
+            flat += (ts, followers)
+        return flat
+
+    @classmethod
+    def from_flat(cls, width: float, keep: int, flat: list[int]) -> BucketRing:
+        it = iter(flat)
+        return cls(width, keep, {int(ts // width): (ts, f) for ts, f in zip(it, it)})
+
+
+def hourly_ring(keep: int) -> BucketRing:
+    return BucketRing(HOUR, keep)
+
+
+def daily_ring(keep: int) -> BucketRing:
+    return BucketRing(DAY, keep)
+
+
+@dataclass(slots=True)
+class PostObservation:
+    posted_ts: int
+    observed_ts: int
+    interactions: int  # likes + comments + shares at observation time
+    followers: int  # the account's followers when the post was observed
+    views: int | None
+    niches: tuple[str, ...]
+
+    @property
+    def engagement_rate(self) -> float:
+        return self.interactions / self.followers if self.followers > 0 else 0.0
+
+    def to_list(self) -> list[object]:
+        return [self.posted_ts, self.observed_ts, self.interactions, self.followers, self.views, list(self.niches)]
+
+    @classmethod
+    def from_list(cls, raw: list) -> PostObservation:  # type: ignore[type-arg]
+        posted, observed, interactions, followers, views, niches = raw
+        return cls(posted, observed, interactions, followers, views, tuple(niches))
+
+
+class PostWindow:
+    """The latest observation of each recent post, bounded in count and age."""
+
+    __slots__ = ("max_posts", "max_age_s", "posts")
+
+    def __init__(self, max_posts: int, max_age_s: float, posts: dict[str, PostObservation] | None = None) -> None:
+        self.max_posts = max_posts
+        self.max_age_s = max_age_s
+        self.posts: dict[str, PostObservation] = posts if posts is not None else {}
+
+    def observe(self, post_id: str, observation: PostObservation, latest_ts: float) -> bool:
+        """Record an observation; returns False when it is older than what is already known."""
+        current = self.posts.get(post_id)
+        if current is not None and observation.observed_ts < current.observed_ts:
+            return False
+        self.posts[post_id] = observation  # replaces: a re-observed post never counts twice
+        if current is None:
+            self._evict(latest_ts)
+        return post_id in self.posts
+
+    def _evict(self, latest_ts: float) -> None:
+        horizon = latest_ts - self.max_age_s
+        stale = [pid for pid, p in self.posts.items() if p.posted_ts < horizon]
+        for pid in stale:
+            del self.posts[pid]
+        excess = len(self.posts) - self.max_posts
+        if excess > 0:
+            oldest = sorted(self.posts, key=lambda pid: (self.posts[pid].posted_ts, pid))[:excess]
+            for pid in oldest:
+                del self.posts[pid]
+
+    def __len__(self) -> int:
+        return len(self.posts)
+
+    def values(self) -> list[PostObservation]:
+        return list(self.posts.values())
