@@ -19,6 +19,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "streams.commands.kafka",
     "streams.commands.worker",
     "streams.commands.topics",
+    "streams.commands.niches",
 )
 
 
