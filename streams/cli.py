@@ -20,6 +20,8 @@ COMMAND_MODULES: tuple[str, ...] = (
     "streams.commands.worker",
     "streams.commands.topics",
     "streams.commands.niches",
+    "streams.commands.simulate",
+    "streams.commands.evaluate",
 )
 
 

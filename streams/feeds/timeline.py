@@ -25,6 +25,7 @@ from streams.feeds.injections import EXPECTED, HOUR, Injection, SpecialPost, Tru
 from streams.feeds.population import AccountProfile
 
 OBSERVATION_OFFSETS = (1 * HOUR, 6 * HOUR, 24 * HOUR, 72 * HOUR)
+LATE_ENGAGEMENT = 0.5  # share of newly arrived real followers who go back and like a recent post
 PLATFORM_PREFIX = {"instagram": "ig", "tiktok": "tt", "youtube": "yt"}
 
 # One observed event, kept compact until it is rendered as a dict:
@@ -63,7 +64,18 @@ def simulate_account(
 ) -> AccountTimeline:
     rng = random.Random(f"nichewatch:{seed}:account:{profile.index}")
     end = start + days * 86_400
-    organic = _organic_series(rng, profile, days * 24)
+    specials = list(mentions) + list(injection.posts if injection else ())
+    schedule = _post_times(rng, profile, start, days, specials)
+    post_times = [t for t, _ in schedule]
+    # Unlabelled ordinary life: now and then a post does 2-5x and brings a few real followers.
+    # Without these a clean account's growth would be too smooth to test false positives.
+    good_posts = {
+        number: (rng.uniform(2.0, 5.0), rng.uniform(0.002, 0.015))
+        for number, (_, special) in enumerate(schedule)
+        if special is None and not profile.spam and rng.random() < 0.03
+    }
+    bumps = [((schedule[n][0] - start) / HOUR, gain) for n, (_, gain) in good_posts.items()]
+    organic = _organic_series(rng, profile, days * 24, bumps)
     added = 0
     truth = None
     if injection is not None:
@@ -89,9 +101,6 @@ def simulate_account(
             return None
         return max(0, profile.following + int((t - start) / 86_400 * following_drift))
 
-    specials = list(mentions) + list(injection.posts if injection else ())
-    schedule = _post_times(rng, profile, start, days, specials)
-    post_times = [t for t, _ in schedule]
     posts: list[PostInfo] = []
     records: list[Record] = []
     seq = 0
@@ -111,11 +120,14 @@ def simulate_account(
         posts.append(PostInfo(f"{PLATFORM_PREFIX[profile.platform]}_{profile.index:05d}_{number:04d}",
                               iso(posted), tags, text))
         boost = injection.engagement_boost(posted) if injection and special is None else 1.0
+        boost *= good_posts[number][0] if number in good_posts else 1.0
         base = profile.engagement_rate * audience_at(posted) * boost * rng.lognormvariate(0.0, 0.35)
         likes = base * rng.uniform(0.88, 0.95) * (special.likes_x if special else 1.0)
         comments = base * rng.uniform(0.03, 0.08) * (special.comments_x if special else 1.0)
         shares = base * rng.uniform(0.005, 0.04) * (special.shares_x if special else 1.0)
         views = None if profile.platform == "instagram" else likes * rng.uniform(8.0, 25.0)
+        audience_then = audience_at(posted)
+        seen = (0, 0)
         for offset in OBSERVATION_OFFSETS:
             # A collector occasionally misses a pass, but the first look is always there.
             if offset != OBSERVATION_OFFSETS[0] and rng.random() < 0.05:
@@ -124,8 +136,11 @@ def simulate_account(
             if observed >= end:
                 break
             m = _maturity(observed - posted)
-            emit(observed, number, int(likes * m), int(comments * m), int(shares * m),
-                 None if views is None else int(views * m))
+            # Real followers who arrive after publication like recent posts too; bought ones
+            # never do. This is how a genuine surge shows up on posts already out there.
+            late = max(0.0, audience_at(observed) - audience_then) * profile.engagement_rate * LATE_ENGAGEMENT
+            seen = (max(seen[0], int(likes * m + late)), max(seen[1], int(comments * m + late * 0.05)))
+            emit(observed, number, seen[0], seen[1], int(shares * m), None if views is None else int(views * m))
 
     t = start + rng.uniform(0.0, profile.snapshot_hours * HOUR)
     while t < end:
@@ -141,12 +156,22 @@ def _maturity(age_seconds: float) -> float:
     return 1.0 - math.exp(-((max(age_seconds, 0.0) / (6 * HOUR)) ** 0.7))
 
 
-def _organic_series(rng: random.Random, profile: AccountProfile, hours: int) -> array:
-    """Hourly follower counts: daily drift, hourly noise, now and then a wave of unfollows."""
+def _organic_series(
+    rng: random.Random, profile: AccountProfile, hours: int, bumps: Sequence[tuple[float, float]]
+) -> array:
+    """Hourly follower counts: daily drift, hourly noise, now and then a wave of unfollows.
+
+    ``bumps`` are (hour, share of followers) gains after good posts, arriving over ~half a day.
+    """
+    extra = [0.0] * (hours + 1)
+    for hour, gain in bumps:
+        first = int(hour) + 1
+        for k in range(first, min(hours + 1, first + 48)):
+            extra[k] += gain * (math.exp(-(k - first) / 8) - math.exp(-(k + 1 - first) / 8))
     series = array("d", [float(profile.followers)])
     value = float(profile.followers)
-    for _ in range(hours):
-        value += value * profile.daily_growth / 24 + rng.gauss(0.0, max(0.4, value * 0.0003))
+    for h in range(1, hours + 1):
+        value += value * (profile.daily_growth / 24 + extra[h]) + rng.gauss(0.0, max(0.4, value * 0.0003))
         if rng.random() < 0.004:
             value -= value * rng.uniform(0.001, 0.004)
         series.append(max(0.0, value))
