@@ -62,7 +62,7 @@ def run(args: argparse.Namespace) -> int:
           f"{outcome.bad_lines} bad lines, {outcome.late_dropped} late events dropped")
     print()
     print(format_report(result))
-    return _exit_code(result, args.check)
+    return exit_status(result, args.check)
 
 
 def replay_scenario(scenario: Scenario, events: list[dict]) -> ReplayResult:
@@ -76,7 +76,8 @@ def _as_lines(events: list[dict]) -> Iterator[bytes]:
         yield orjson.dumps(event)
 
 
-def _exit_code(result: EvaluationResult, check: bool) -> int:
+def exit_status(result: EvaluationResult, check: bool) -> int:
+    """0 unless checking and a target was missed (then 1, after naming the missed targets)."""
     if check and not result.all_targets_met:
         missed = ", ".join(t.name for t in result.targets() if not t.met)
         print(f"\ntargets missed: {missed}")

@@ -1,0 +1,44 @@
+"""`nichewatch evaluate`: scenario through the real engine, a report, and the --check gate."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import orjson
+import pytest
+
+from streams.cli import main
+from streams.commands.evaluate import exit_status
+from streams.evaluation import evaluate, follower_observations
+
+
+def test_evaluate_replays_a_scenario_through_the_engine_and_reports_targets(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    alerts_out = tmp_path / "alerts.jsonl"
+    status = main(["evaluate", "--seed", "2", "--accounts", "60", "--days", "13", "--alerts-out", str(alerts_out)])
+    out = capsys.readouterr().out
+    assert status == 0  # without --check the scores never fail the command
+    assert "suspected_purchase (all)" in out and "targets:" in out
+    assert "0 bad lines" in out
+    alerts = [orjson.loads(line) for line in alerts_out.read_bytes().splitlines()]
+    assert alerts, "a scenario with injected purchases produces alerts"
+    assert {a["classification"] for a in alerts} <= {"suspected_purchase", "organic_breakout"}
+
+
+def _incident() -> dict:
+    return {"account_id": "ig:a", "event_type": "purchase_instant", "expected_classification": "suspected_purchase",
+            "start": "2026-03-10T00:00:00Z", "end": "2026-03-10T00:00:00Z",
+            "followers_before": 1000, "followers_added": 200}
+
+
+def test_check_fails_only_when_a_target_is_missed(capsys: pytest.CaptureFixture[str]) -> None:
+    hit = {"alert_id": "1", "account_id": "ig:a", "classification": "suspected_purchase",
+           "detected_at": "2026-03-10T01:00:00Z"}
+    observations = follower_observations([{"account_id": "ig:a", "observed_at": "2026-03-10T01:00:00Z", "followers": 1200}])
+    perfect = evaluate([_incident()], [hit], observations)
+    missed = evaluate([_incident()], [], observations)
+    assert exit_status(perfect, check=True) == 0
+    assert exit_status(missed, check=False) == 0
+    assert exit_status(missed, check=True) == 1
+    assert "suspected_purchase recall" in capsys.readouterr().out
