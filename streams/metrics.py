@@ -22,6 +22,7 @@ import threading
 import time
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Final, Literal, get_args
 
 from prometheus_client import (
@@ -247,6 +248,7 @@ class Metrics:
 
     def observe_latency(self, seconds: float, kind: EventKind = "post") -> None:
         """Processing latency; negative values (clock skew between hosts) count as 0."""
+        _check(kind, EventKind)
         self.processing_latency.labels(kind=kind).observe(max(0.0, seconds))
 
     def observe_post_to_alert(self, seconds: float) -> None:
@@ -293,14 +295,25 @@ def serve(metrics: Metrics, host: str, port: int) -> MetricsServer | None:
     return MetricsServer(host=host, port=server.server_port, _server=server, _thread=thread)
 
 
+def seconds_since(instant: datetime, now: datetime | None = None) -> float:
+    """Seconds from an event timestamp (timezone-aware, UTC) to now, for the latency helpers."""
+    return ((now or datetime.now(UTC)) - instant).total_seconds()
+
+
+_ALLOWED: dict[object, frozenset[str]] = {
+    literal: frozenset(get_args(literal))
+    for literal in (IngestOutcome, AlertKind, Classification, Tier, EventKind, DlqReason)
+}
+
+
 def _check(value: str, allowed: object) -> None:
     # Literal types are not enforced at run time; a typo would otherwise mint a new series.
-    if value not in get_args(allowed):
-        raise ValueError(f"{value!r} is not one of {get_args(allowed)}")
+    if value not in _ALLOWED[allowed]:
+        raise ValueError(f"{value!r} is not one of {sorted(_ALLOWED[allowed])}")
 
 
 __all__ = (
     "AlertKind", "Classification", "DlqReason", "EventKind", "IngestOutcome", "Metrics",
     "MetricsServer", "NO_NICHE", "OTHER", "TOP_RANKS", "Tier", "UNKNOWN_PLATFORM",
-    "new_registry", "serve",
+    "new_registry", "seconds_since", "serve",
 )

@@ -206,3 +206,12 @@ def test_closed_sets_match_the_event_schemas() -> None:
 
     assert set(get_args(m.Tier)) == set(get_args(events.Tier))
     assert set(get_args(m.Classification)) == set(get_args(events.Classification))
+
+
+def test_seconds_since_measures_from_an_aware_timestamp() -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from streams.metrics import seconds_since
+
+    now = datetime(2026, 1, 1, 12, 0, tzinfo=UTC)
+    assert seconds_since(now - timedelta(milliseconds=1500), now=now) == 1.5
