@@ -66,7 +66,6 @@ def simulate_account(
     end = start + days * 86_400
     specials = list(mentions) + list(injection.posts if injection else ())
     schedule = _post_times(rng, profile, start, days, specials)
-    post_times = [t for t, _ in schedule]
     # Unlabelled ordinary life: now and then a post does 2-5x and brings a few real followers.
     # Without these a clean account's growth would be too smooth to test false positives.
     good_posts = {
@@ -75,80 +74,119 @@ def simulate_account(
         if special is None and not profile.spam and rng.random() < 0.03
     }
     bumps = [((schedule[n][0] - start) / HOUR, gain) for n, (_, gain) in good_posts.items()]
-    organic = _organic_series(rng, profile, days * 24, bumps)
-    added = 0
+    account = _Account(profile, injection, _organic_series(rng, profile, days * 24, bumps), start,
+                       rng.uniform(-1.0, 3.0))
     truth = None
     if injection is not None:
-        before = round(organic[(injection.spike_start - start) // HOUR])
-        added = injection.realise(before)
         truth = TruthEvent(profile.account_id, injection.event_type, EXPECTED[injection.event_type],
-                           iso(injection.start), iso(injection.end()), before, added)
+                           iso(injection.start), iso(injection.end()), account.followers_before, account.added)
     elif profile.spam:
         truth = TruthEvent(profile.account_id, "spam_account", None, iso(start), iso(end), profile.followers, 0)
 
-    def followers_at(t: float) -> int:
-        base = organic[min(len(organic) - 1, int((t - start) // HOUR))]
-        return round(base + (injection.visible_delta(added, t) if injection else 0.0))
-
-    def audience_at(t: float) -> float:
-        base = organic[min(len(organic) - 1, int((t - start) // HOUR))]
-        return base + (injection.real_delta(added, t) if injection else 0.0)
-
-    following_drift = rng.uniform(-1.0, 3.0)
-
-    def following_at(t: float) -> int | None:
-        if profile.following is None:
-            return None
-        return max(0, profile.following + int((t - start) / 86_400 * following_drift))
-
-    posts: list[PostInfo] = []
-    records: list[Record] = []
-    seq = 0
-
-    def emit(observed: int, post: int, likes: int, comments: int, shares: int, views: int | None) -> None:
-        nonlocal seq
-        emit_ts = observed + rng.uniform(0.0, max_jitter) if max_jitter else float(observed)
-        posts_count = profile.posts_count + bisect.bisect_right(post_times, observed)
-        records.append((emit_ts, profile.index, seq, observed, post, likes, comments, shares, views,
-                        followers_at(observed), following_at(observed), posts_count))
-        seq += 1
-
-    for number, (posted, special) in enumerate(schedule):
-        niche = profile.second_niche if profile.second_niche and rng.random() < 0.3 else profile.niche
-        tags = _spam_tags(rng, niche) if profile.spam else _niche_tags(rng, niche)
-        text = _caption(rng, profile, niche, special, tags)
-        posts.append(PostInfo(f"{PLATFORM_PREFIX[profile.platform]}_{profile.index:05d}_{number:04d}",
-                              iso(posted), tags, text))
-        boost = injection.engagement_boost(posted) if injection and special is None else 1.0
-        boost *= good_posts[number][0] if number in good_posts else 1.0
-        base = profile.engagement_rate * audience_at(posted) * boost * rng.lognormvariate(0.0, 0.35)
-        likes = base * rng.uniform(0.88, 0.95) * (special.likes_x if special else 1.0)
-        comments = base * rng.uniform(0.03, 0.08) * (special.comments_x if special else 1.0)
-        shares = base * rng.uniform(0.005, 0.04) * (special.shares_x if special else 1.0)
-        views = None if profile.platform == "instagram" else likes * rng.uniform(8.0, 25.0)
-        audience_then = audience_at(posted)
-        seen = (0, 0)
-        for offset in OBSERVATION_OFFSETS:
-            # A collector occasionally misses a pass, but the first look is always there.
-            if offset != OBSERVATION_OFFSETS[0] and rng.random() < 0.05:
-                continue
-            observed = posted + offset + rng.randint(-600, 600)
-            if observed >= end:
-                break
-            m = _maturity(observed - posted)
-            # Real followers who arrive after publication like recent posts too; bought ones
-            # never do. This is how a genuine surge shows up on posts already out there.
-            late = max(0.0, audience_at(observed) - audience_then) * profile.engagement_rate * LATE_ENGAGEMENT
-            seen = (max(seen[0], int(likes * m + late)), max(seen[1], int(comments * m + late * 0.05)))
-            emit(observed, number, seen[0], seen[1], int(shares * m), None if views is None else int(views * m))
-
+    recorder = _Recorder(rng, account, [t for t, _ in schedule], max_jitter)
+    posts = [
+        _post(rng, account, recorder, number, posted, special, good_posts.get(number, (1.0, 0.0))[0], end)
+        for number, (posted, special) in enumerate(schedule)
+    ]
     t = start + rng.uniform(0.0, profile.snapshot_hours * HOUR)
     while t < end:
-        emit(int(t), -1, 0, 0, 0, None)
+        recorder.emit(int(t), -1, 0, 0, 0, None)
         t += profile.snapshot_hours * HOUR * rng.uniform(0.8, 1.2)
+    recorder.records.sort()
+    return AccountTimeline(profile, posts, recorder.records, truth)
 
-    records.sort()
-    return AccountTimeline(profile, posts, records, truth)
+
+class _Account:
+    """The account's counters as functions of time: public followers and real audience."""
+
+    def __init__(
+        self, profile: AccountProfile, injection: Injection | None, organic: array, start: int, following_drift: float
+    ) -> None:
+        self.profile = profile
+        self.injection = injection
+        self.organic = organic
+        self.start = start
+        self.following_drift = following_drift
+        self.followers_before = 0
+        self.added = 0
+        if injection is not None:
+            self.followers_before = round(organic[(injection.spike_start - start) // HOUR])
+            self.added = injection.realise(self.followers_before)
+
+    def _organic_at(self, t: float) -> float:
+        return self.organic[min(len(self.organic) - 1, int((t - self.start) // HOUR))]
+
+    def followers_at(self, t: float) -> int:
+        extra = self.injection.visible_delta(self.added, t) if self.injection else 0.0
+        return round(self._organic_at(t) + extra)
+
+    def audience_at(self, t: float) -> float:
+        extra = self.injection.real_delta(self.added, t) if self.injection else 0.0
+        return self._organic_at(t) + extra
+
+    def following_at(self, t: float) -> int | None:
+        if self.profile.following is None:
+            return None
+        return max(0, self.profile.following + int((t - self.start) / 86_400 * self.following_drift))
+
+
+class _Recorder:
+    """Collects the account's observations as compact records, with their arrival jitter."""
+
+    def __init__(self, rng: random.Random, account: _Account, post_times: list[int], max_jitter: float) -> None:
+        self.rng = rng
+        self.account = account
+        self.post_times = post_times
+        self.max_jitter = max_jitter
+        self.records: list[Record] = []
+
+    def emit(self, observed: int, post: int, likes: int, comments: int, shares: int, views: int | None) -> None:
+        account = self.account
+        emit_ts = observed + self.rng.uniform(0.0, self.max_jitter) if self.max_jitter else float(observed)
+        posts_count = account.profile.posts_count + bisect.bisect_right(self.post_times, observed)
+        self.records.append((emit_ts, account.profile.index, len(self.records), observed, post, likes, comments,
+                             shares, views, account.followers_at(observed), account.following_at(observed),
+                             posts_count))
+
+
+def _post(
+    rng: random.Random,
+    account: _Account,
+    recorder: _Recorder,
+    number: int,
+    posted: int,
+    special: SpecialPost | None,
+    good_post: float,
+    end: int,
+) -> PostInfo:
+    """Draw one post, record its observations, return what never changes about it."""
+    profile, injection = account.profile, account.injection
+    niche = profile.second_niche if profile.second_niche and rng.random() < 0.3 else profile.niche
+    tags = _spam_tags(rng, niche) if profile.spam else _niche_tags(rng, niche)
+    info = PostInfo(f"{PLATFORM_PREFIX[profile.platform]}_{profile.index:05d}_{number:04d}",
+                    iso(posted), tags, _caption(rng, profile, niche, special, tags))
+    boost = injection.engagement_boost(posted) if injection and special is None else 1.0
+    audience_then = account.audience_at(posted)
+    base = profile.engagement_rate * audience_then * boost * good_post * rng.lognormvariate(0.0, 0.35)
+    likes = base * rng.uniform(0.88, 0.95) * (special.likes_x if special else 1.0)
+    comments = base * rng.uniform(0.03, 0.08) * (special.comments_x if special else 1.0)
+    shares = base * rng.uniform(0.005, 0.04) * (special.shares_x if special else 1.0)
+    views = None if profile.platform == "instagram" else likes * rng.uniform(8.0, 25.0)
+    seen = (0, 0)
+    for offset in OBSERVATION_OFFSETS:
+        # A collector occasionally misses a pass, but the first look is always there.
+        if offset != OBSERVATION_OFFSETS[0] and rng.random() < 0.05:
+            continue
+        observed = posted + offset + rng.randint(-600, 600)
+        if observed >= end:
+            break
+        m = _maturity(observed - posted)
+        # Real followers who arrive after publication like recent posts too; bought ones
+        # never do. This is how a genuine surge shows up on posts already out there.
+        late = max(0.0, account.audience_at(observed) - audience_then) * profile.engagement_rate * LATE_ENGAGEMENT
+        seen = (max(seen[0], int(likes * m + late)), max(seen[1], int(comments * m + late * 0.05)))
+        recorder.emit(observed, number, seen[0], seen[1], int(shares * m), None if views is None else int(views * m))
+    return info
 
 
 def _maturity(age_seconds: float) -> float:
