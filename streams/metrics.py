@@ -24,6 +24,7 @@ from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Final, Literal, get_args
+from wsgiref.simple_server import WSGIServer
 
 from prometheus_client import (
     CollectorRegistry,
@@ -98,12 +99,12 @@ class MetricsServer:
 
     host: str
     port: int
-    _server: object
+    _server: WSGIServer
     _thread: threading.Thread
 
     def close(self) -> None:
-        self._server.shutdown()  # type: ignore[attr-defined]
-        self._server.server_close()  # type: ignore[attr-defined]
+        self._server.shutdown()
+        self._server.server_close()
         self._thread.join(timeout=5)
 
 
