@@ -43,6 +43,10 @@ def _typical_engagement() -> dict[str, float]:
 class EngineConfig:
     # --- event time and retention ------------------------------------------------------
     allowed_lateness_s: float = 6 * HOUR
+    # 0 = decide at once (ordered partitions); > 0 = per-account reorder buffer of that
+    # much event time: order-invariant decisions for that much alert latency.
+    reorder_delay_s: float = 0.0
+    max_buffered_observations: int = 256
     hourly_buckets_kept: int = 7 * 24
     daily_buckets_kept: int = 90
     max_posts_tracked: int = 40

@@ -8,6 +8,10 @@ itself keeps only the niche definitions and the cohort summary.
 Late events: an event more than ``allowed_lateness_s`` behind the account's latest
 observation is counted in ``stats.late_dropped`` and ignored; anything newer is merged into
 the windows in its event-time place (buckets keep the latest observation per slot).
+Decisions are taken as observations are applied, so reordered input can change *when*
+an episode is seen; ``reorder_delay_s > 0`` buffers each account's observations for that
+long (in event time) and applies them in order, which makes input shuffled by less than
+the delay produce exactly the ordered result (``flush()`` applies what is left).
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ from schemas.events import AccountSnapshot, FollowerSpikeAlert, InfluencerProfil
 from streams.core.config import EngineConfig
 from streams.core.scoring import CohortBook, profile_if_changed
 from streams.core.spikes import evaluate
-from streams.core.state import AccountState
+from streams.core.state import AccountState, Observation
 from streams.core.tags import NicheMatcher
 from streams.core.windows import PostObservation
 
@@ -84,34 +88,75 @@ class Engine:
         state = self.store.get(account_id)
         if state is None:
             state = AccountState.new(account_id, event.platform, event.handle, config)
-        elif ts < state.latest_ts - config.allowed_lateness_s:
+        elif ts < state.seen_ts - config.allowed_lateness_s:
             self.stats.late_dropped += 1
             return []
         self.stats.events += 1
-        previous_tier = config.tiers.tier_for(state.followers)
-        if ts >= state.latest_ts:
-            state.handle = event.handle  # handles change; keep the newest
-        state.observe_followers(ts, event.followers)
-
-        is_post = type(event) is Post
-        if is_post:
+        if type(event) is Post:
             self.stats.posts += 1
-            post: Post = event  # type: ignore[assignment]
-            state.posts.observe(
-                post.post_id,
-                PostObservation(
-                    int(post.posted_at.timestamp()),
-                    int(ts),
-                    post.likes + post.comments + post.shares,
-                    post.followers,
-                    post.views,
-                    self.matcher.match(post.tags),
-                ),
-                state.latest_ts,
+            observation = Observation(
+                ts, event.followers, event.handle, event.post_id, int(event.posted_at.timestamp()),
+                event.likes + event.comments + event.shares, event.views, self.matcher.match(event.tags),
             )
         else:
             self.stats.snapshots += 1
+            observation = Observation(ts, event.followers, event.handle)
+        if ts > state.seen_ts:
+            state.seen_ts = ts
+        if config.reorder_delay_s <= 0:
+            outputs = self._apply(state, observation)
+        else:
+            outputs = self._buffer(state, observation)
+        self.store[account_id] = state
+        return outputs
 
+    def flush(self) -> list[Output]:
+        """Apply every buffered observation (end of a replay); no-op without a reorder delay."""
+        outputs: list[Output] = []
+        for account_id in list(self.store):
+            state = self.store[account_id]
+            if state.buffer:
+                for observation in sorted(state.buffer, key=Observation.order_key):
+                    outputs += self._apply(state, observation)
+                state.buffer = []
+                self.store[account_id] = state
+        return outputs
+
+    def _buffer(self, state: AccountState, observation: Observation) -> list[Output]:
+        # Hold observations until the account's event time is reorder_delay past them,
+        # then apply them in event-time order: input shuffled by less than the delay then
+        # gives exactly the decisions of ordered input, at the price of that much latency.
+        state.buffer.append(observation)
+        horizon = state.seen_ts - self.config.reorder_delay_s
+        ready = [o for o in state.buffer if o.ts <= horizon]
+        if len(state.buffer) - len(ready) > self.config.max_buffered_observations:
+            ready = sorted(state.buffer, key=Observation.order_key)[: len(state.buffer) // 2]
+        if not ready:
+            return []
+        ready_ids = {id(o) for o in ready}
+        state.buffer = [o for o in state.buffer if id(o) not in ready_ids]
+        outputs: list[Output] = []
+        for item in sorted(ready, key=Observation.order_key):
+            outputs += self._apply(state, item)
+        return outputs
+
+    def _apply(self, state: AccountState, observation: Observation) -> list[Output]:
+        config = self.config
+        ts = observation.ts
+        previous_tier = config.tiers.tier_for(state.followers)
+        if ts >= state.latest_ts:
+            state.handle = observation.handle  # handles change; keep the newest
+        state.observe_followers(ts, observation.followers)
+        is_post = observation.post_id is not None
+        if is_post:
+            state.posts.observe(
+                observation.post_id,  # type: ignore[arg-type]
+                PostObservation(
+                    observation.posted_ts, int(ts), observation.interactions, observation.followers,
+                    observation.views, observation.niches,
+                ),
+                state.latest_ts,
+            )
         outputs: list[Output] = []
         alert = evaluate(state, config)
         if alert is not None:
@@ -122,7 +167,6 @@ class Engine:
             if profile is not None:
                 self.stats.profiles += 1
                 outputs.append(profile)
-        self.store[account_id] = state
         return outputs
 
 

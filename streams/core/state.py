@@ -19,6 +19,32 @@ STATE_FORMAT = 1
 
 
 @dataclass(slots=True)
+class Observation:
+    """What the engine keeps of one input event (a snapshot has no post part)."""
+
+    ts: float
+    followers: int
+    handle: str
+    post_id: str | None = None
+    posted_ts: int = 0
+    interactions: int = 0
+    views: int | None = None
+    niches: tuple[str, ...] = ()
+
+    def order_key(self) -> tuple[float, str, int, int]:
+        # Total order independent of arrival: event time, then content.
+        return (self.ts, self.post_id or "", self.followers, self.interactions)
+
+    def to_list(self) -> list[object]:
+        return [self.ts, self.followers, self.handle, self.post_id, self.posted_ts, self.interactions, self.views, list(self.niches)]
+
+    @classmethod
+    def from_list(cls, raw: list) -> Observation:  # type: ignore[type-arg]
+        ts, followers, handle, post_id, posted_ts, interactions, views, niches = raw
+        return cls(ts, followers, handle, post_id, posted_ts, interactions, views, tuple(niches))
+
+
+@dataclass(slots=True)
 class Episode:
     """A follower-spike episode: one alert, extended while growth stays abnormal."""
 
@@ -59,8 +85,10 @@ class AccountState:
     hourly: BucketRing
     daily: BucketRing
     posts: PostWindow
-    latest_ts: float = 0.0
+    latest_ts: float = 0.0  # latest observation applied to the windows
     followers: int = 0
+    seen_ts: float = 0.0  # latest observation received (ahead of latest_ts while buffered)
+    buffer: list[Observation] = field(default_factory=list)
     episode: Episode | None = None
     # Event time a spike was first seen while its verdict waits for a young post.
     pending_since: int | None = None
@@ -104,6 +132,8 @@ class AccountState:
             "p": self.platform,
             "h": self.handle,
             "t": self.latest_ts,
+            "s": self.seen_ts,
+            "B": [o.to_list() for o in self.buffer],
             "f": self.followers,
             "H": self.hourly.to_flat(),
             "D": self.daily.to_flat(),
@@ -128,6 +158,8 @@ class AccountState:
             daily=BucketRing.from_flat(DAY, config.daily_buckets_kept, raw["D"]),
             posts=PostWindow(config.max_posts_tracked, config.post_max_age_s, posts),
             latest_ts=raw["t"],
+            seen_ts=raw["s"],
+            buffer=[Observation.from_list(o) for o in raw["B"]],
             followers=raw["f"],
             episode=Episode(*raw["E"]) if raw["E"] else None,
             pending_since=raw["W"],

@@ -1,0 +1,146 @@
+from __future__ import annotations
+
+import random
+from datetime import datetime
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from schemas.events import AccountSnapshot, FollowerSpikeAlert, NicheDefinition, Post
+from streams.core import Engine, EngineConfig
+from streams.core.synthetic import AccountSpec, account_events, merged_events
+
+NICHES = [NicheDefinition(name="pens", tags=["fountainpens"])]
+
+
+def to_event(raw: dict) -> Post | AccountSnapshot:
+    return (Post if raw["kind"] == "post" else AccountSnapshot).model_validate(raw)
+
+
+def run(events: list[dict], engine: Engine | None = None) -> list[FollowerSpikeAlert]:
+    engine = engine or Engine(niches=NICHES)
+    alerts = []
+    for raw in events:
+        alerts += [o for o in engine.process(to_event(raw)) if isinstance(o, FollowerSpikeAlert)]
+    return alerts
+
+
+def events_of(spec: AccountSpec, days: float = 12.0, seed: int = 0) -> list[dict]:
+    return list(account_events(spec, days=days, seed=seed))
+
+
+def test_purchase_step_with_flat_engagement_is_flagged_suspected_purchase() -> None:
+    spec = AccountSpec("instagram:bought", followers=20_000, scenario="purchase_step", amount=5_000)
+    alerts = run(events_of(spec))
+    assert [a.classification for a in alerts] == ["suspected_purchase"]
+    alert = alerts[0]
+    assert alert.followers_after - alert.followers_before >= 5_000
+    assert {e.name for e in alert.evidence} >= {"excess_growth", "max_post_engagement_ratio"}
+    assert all(e.detail for e in alert.evidence)
+
+
+def test_purchase_step_is_detected_at_the_first_observation_after_the_jump() -> None:
+    spec = AccountSpec("instagram:bought", followers=20_000, scenario="purchase_step", amount=5_000)
+    events = events_of(spec)
+    jump_at = next(e["observed_at"] for e in events if e["followers"] >= 24_000 + 20_000 * 0.0)
+    alert = run(events)[0]
+    assert alert.detected_at.isoformat().replace("+00:00", "Z") == jump_at
+
+
+def test_small_purchase_of_five_percent_is_flagged() -> None:
+    spec = AccountSpec("instagram:small", followers=40_000, scenario="purchase_step", amount=2_000)
+    assert [a.classification for a in run(events_of(spec))] == ["suspected_purchase"]
+
+
+def test_drip_fed_purchase_over_days_is_flagged_once() -> None:
+    spec = AccountSpec("instagram:drip", followers=30_000, scenario="purchase_drip", amount=4_500)
+    assert [a.classification for a in run(events_of(spec, days=16))] == ["suspected_purchase"]
+
+
+def test_viral_post_followed_by_follower_surge_is_organic_breakout() -> None:
+    spec = AccountSpec("instagram:viral", followers=15_000, scenario="viral", amount=4_000)
+    alerts = run(events_of(spec))
+    assert [a.classification for a in alerts] == ["organic_breakout"]
+    ratio = next(e for e in alerts[0].evidence if e.name == "max_post_engagement_ratio")
+    assert ratio.value >= EngineConfig().viral_multiple
+
+
+def test_follower_purge_is_never_flagged() -> None:
+    spec = AccountSpec("instagram:purged", followers=50_000, scenario="purge", amount=10_000)
+    assert run(events_of(spec, days=16)) == []
+
+
+def test_steady_organic_growth_raises_no_alert() -> None:
+    specs = [
+        AccountSpec(f"instagram:calm{i}", followers=f, growth_per_day=g)
+        for i, (f, g) in enumerate([(3_000, 0.01), (25_000, 0.002), (400_000, 0.004), (2_000_000, 0.001)])
+    ]
+    assert run(merged_events(specs, days=16)) == []
+
+
+def test_alert_id_is_deterministic_across_replays() -> None:
+    spec = AccountSpec("instagram:bought", followers=20_000, scenario="purchase_step", amount=5_000)
+    first, second = run(events_of(spec)), run(events_of(spec))
+    assert [a.alert_id for a in first] == [a.alert_id for a in second]
+    assert len(first[0].alert_id) == 32
+
+
+def test_events_beyond_allowed_lateness_are_counted_and_dropped() -> None:
+    engine = Engine(niches=NICHES)
+    events = events_of(AccountSpec("instagram:late"), days=2)
+    for raw in events:
+        engine.process(to_event(raw))
+    state = engine.get_state("instagram:late")
+    assert state is not None
+    before = (state.followers, dict(state.hourly.buckets))
+    stale = {**events[0], "followers": 1}  # two days behind: far past the 6h bound
+    assert engine.process(to_event(stale)) == []
+    assert engine.stats.late_dropped == 1
+    state = engine.get_state("instagram:late")
+    assert state is not None and (state.followers, state.hourly.buckets) == before
+
+
+SHUFFLE_SPECS = [
+    AccountSpec("instagram:step", followers=20_000, scenario="purchase_step", amount=6_000),
+    AccountSpec("instagram:viral", followers=15_000, scenario="viral", amount=4_000),
+    AccountSpec("instagram:purge", followers=50_000, scenario="purge", amount=8_000),
+    AccountSpec("instagram:calm", followers=8_000),
+]
+ORDERED = merged_events(SHUFFLE_SPECS, days=11)
+
+
+def alert_keys(alerts: list[FollowerSpikeAlert]) -> list[tuple[str, str]]:
+    return sorted((a.account_id, a.classification) for a in alerts)
+
+
+@settings(max_examples=5, deadline=None)
+@given(seed=st.integers(min_value=0, max_value=10_000), max_delay_h=st.sampled_from([0.5, 2.0, 5.0]))
+def test_replay_shuffled_within_reorder_delay_gives_the_same_alerts(seed: int, max_delay_h: float) -> None:
+    rng = random.Random(seed)
+
+    def arrival(raw: dict) -> float:
+        return datetime.fromisoformat(raw["observed_at"]).timestamp() + rng.uniform(0, max_delay_h * 3600)
+
+    shuffled = sorted(ORDERED, key=arrival)
+    config = EngineConfig(reorder_delay_s=5 * 3600)
+    engine = Engine(config, niches=NICHES)
+    ordered_alerts = run(ORDERED, Engine(config, niches=NICHES))
+    shuffled_alerts = run(shuffled, engine) + [o for o in engine.flush() if isinstance(o, FollowerSpikeAlert)]
+    assert alert_keys(ordered_alerts) == [
+        ("instagram:step", "suspected_purchase"),
+        ("instagram:viral", "organic_breakout"),
+    ]
+    assert [a.model_dump() for a in sorted(shuffled_alerts, key=lambda a: a.account_id)] == [
+        a.model_dump() for a in sorted(ordered_alerts, key=lambda a: a.account_id)
+    ]
+    assert engine.stats.late_dropped == 0
+
+
+def test_without_reorder_delay_shuffled_input_still_finds_the_same_episodes() -> None:
+    rng = random.Random(3)
+
+    def arrival(raw: dict) -> float:
+        return datetime.fromisoformat(raw["observed_at"]).timestamp() + rng.uniform(0, 1800)
+
+    shuffled = sorted(ORDERED, key=arrival)
+    assert alert_keys(run(shuffled)) == alert_keys(run(ORDERED))
