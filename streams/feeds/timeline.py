@@ -4,7 +4,7 @@
     real(t)      = organic[hour(t)]  +  injected real delta(t)      <- drives likes/comments
 
 Every post is observed at about +1h, +6h, +24h and +72h with counters that only grow
-(``_maturity``), each observation carrying the follower count of that moment; the profile
+(``maturity``), each observation carrying the follower count of that moment; the profile
 is polled every 1-6 hours. Each account draws from its own ``random.Random`` keyed by the
 scenario seed, so accounts are independent and the result does not depend on the order in
 which they are simulated.
@@ -180,7 +180,7 @@ def _post(
         observed = posted + offset + rng.randint(-600, 600)
         if observed >= end:
             break
-        m = _maturity(observed - posted)
+        m = maturity(observed - posted)
         # Real followers who arrive after publication like recent posts too; bought ones
         # never do. This is how a genuine surge shows up on posts already out there.
         late = max(0.0, account.audience_at(observed) - audience_then) * profile.engagement_rate * LATE_ENGAGEMENT
@@ -189,7 +189,7 @@ def _post(
     return info
 
 
-def _maturity(age_seconds: float) -> float:
+def maturity(age_seconds: float) -> float:
     """Share of a post's final counters reached at a given age (~25% at 1h, ~93% at 24h)."""
     return 1.0 - math.exp(-((max(age_seconds, 0.0) / (6 * HOUR)) ** 0.7))
 

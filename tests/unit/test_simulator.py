@@ -19,6 +19,7 @@ from streams.feeds.catalogue import GENERIC_TAGS
 from streams.feeds.injections import INSTANT_PURCHASE_TYPES, PURCHASE_TYPES, SHARE_OF_ACCOUNTS
 from streams.feeds.population import draw_profiles
 from streams.feeds.simulator import DEFAULT_ACCOUNTS, DEFAULT_DAYS, DEFAULT_START, Scenario
+from streams.feeds.timeline import maturity
 
 SMALL = {"accounts": 200, "days": 14}
 
@@ -206,6 +207,33 @@ def test_organic_breakouts_have_a_viral_post_before_the_surge(
         surge_level = truth.followers_before + 0.1 * truth.followers_added
         first_surge = next(_ts(e["observed_at"]) for e in account_events if e["followers"] >= surge_level)
         assert _ts(viral_views[0]["observed_at"]) < first_surge
+
+
+def test_real_new_followers_like_recent_posts_and_bought_ones_do_not(
+    scenario: Scenario, by_account: dict[str, list[dict]]
+) -> None:
+    # A post's counters follow the maturity curve exactly unless new real followers add likes.
+    excess: dict[str, list[float]] = defaultdict(list)
+    for truth in scenario.truth:
+        group = "purchase" if truth.event_type in PURCHASE_TYPES else truth.event_type
+        if group not in ("purchase", "organic_breakout", "shoutout"):
+            continue
+        start = _ts(truth.start)
+        observations: dict[str, list[dict]] = defaultdict(list)
+        for event in by_account[truth.account_id]:
+            if event["kind"] == "post" and start - 2 * 86_400 <= _ts(event["posted_at"]) < start:
+                observations[event["post_id"]].append(event)
+        for views in observations.values():
+            first, last = views[0], views[-1]
+            if first["likes"] < 200 or _ts(last["observed_at"]) < start + 86_400:
+                continue
+            ages = [_ts(v["observed_at"]) - _ts(v["posted_at"]) for v in (first, last)]
+            expected = first["likes"] * maturity(ages[1]) / maturity(ages[0])
+            excess[group].append(last["likes"] / expected)
+    genuine = excess["organic_breakout"] + excess["shoutout"]
+    assert len(excess["purchase"]) >= 10 and len(genuine) >= 4
+    assert max(excess["purchase"]) < 1.02
+    assert min(genuine) > 1.02
 
 
 def test_purges_remove_followers(scenario: Scenario, by_account: dict[str, list[dict]]) -> None:
