@@ -22,6 +22,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "streams.commands.niches",
     "streams.commands.simulate",
     "streams.commands.evaluate",
+    "streams.commands.replay",
 )
 
 

@@ -56,8 +56,9 @@ def classify(
         ),
     ]
     posts = state.posts.values()
-    typical = _typical_interactions(posts, start)
-    viral = _viral_ratio(posts, typical, start - config.viral_lookback_s, t)
+    since = start - config.viral_lookback_s
+    typical = _typical_interactions(posts, since)
+    viral = _viral_ratio(posts, typical, since, t)
     surge = _surge_ratio(posts, typical, start, t)
     if viral is not None:
         ratio, post = viral
@@ -101,13 +102,18 @@ def classify(
         and viral[0] >= config.hold_multiple
         and viral[1].observed_ts - viral[1].posted_ts < config.post_maturity_s
     )
-    return Verdict("suspected_purchase", evidence, undecided=young_promising and (step < 0.5 * growth or step_hours > 1.5))
+    return Verdict("suspected_purchase", evidence, undecided=young_promising and (step < 0.8 * growth or step_hours > 1.5))
 
 
 def _typical_interactions(posts: list[PostObservation], before_ts: float) -> float:
+    """Median interactions of the posts published before the candidates for an explanation.
+
+    Candidates are kept out so a viral post cannot raise its own yardstick; with too few
+    older posts, all but the strongest post are used.
+    """
     earlier = [p.interactions for p in posts if p.posted_ts < before_ts]
     if len(earlier) < 3:
-        earlier = [p.interactions for p in posts]
+        earlier = sorted(p.interactions for p in posts)[:-1]
     return max(median(earlier), 1.0) if earlier else 1.0
 
 
