@@ -92,17 +92,20 @@ def classify(
     if organic:
         return Verdict("organic_breakout", evidence)
     evidence.extend(_purchase_tells(state, config, found, points, posts))
-    # Real growth after a post builds up over hours while the post is still collecting
-    # interactions; judging it against mature posts would call it a purchase. Bought
-    # followers mostly arrive in one step, which is never held back (a step seen only
-    # across a long gap between observations may be either).
-    step, step_hours = _largest_step(points)
+    # Real followers arrive over hours as a post or a mention spreads, and the post that
+    # explains them may still be young or not yet published; bought followers arrive in
+    # one step. So gradual growth, and a young promising post, wait for an explanation
+    # (bounded by classification_hold_s). A step seen across a long gap between
+    # observations may be either: it waits for one more observation to show its shape.
+    step, step_hours, step_end = _largest_step(points)
+    gradual = step < 0.8 * growth
+    shape_unknown = step_hours > 1.5 and step_end == points[-1][0]
     young_promising = (
         viral is not None
         and viral[0] >= config.hold_multiple
         and viral[1].observed_ts - viral[1].posted_ts < config.post_maturity_s
     )
-    return Verdict("suspected_purchase", evidence, undecided=young_promising and (step < 0.8 * growth or step_hours > 1.5))
+    return Verdict("suspected_purchase", evidence, undecided=gradual or shape_unknown or young_promising)
 
 
 def _typical_interactions(posts: list[PostObservation], before_ts: float) -> float:
@@ -140,7 +143,7 @@ def _purchase_tells(
     posts: list[PostObservation],
 ) -> list[Evidence]:
     tells = []
-    step, step_hours = _largest_step(points)
+    step, step_hours, _ = _largest_step(points)
     organic_part = found.baseline.median_per_hour * step_hours
     jump = step - organic_part
     for unit in (1000, 500):
@@ -181,10 +184,10 @@ def _purchase_tells(
     return tells
 
 
-def _largest_step(points: list[tuple[int, int]]) -> tuple[int, float]:
-    """Biggest rise between consecutive observations and the hours it took."""
-    best, hours = 0, 1.0
+def _largest_step(points: list[tuple[int, int]]) -> tuple[int, float, int]:
+    """Biggest rise between consecutive observations, the hours it took and when it ended."""
+    best, hours, end = 0, 1.0, points[-1][0]
     for (t0, f0), (t1, f1) in zip(points, points[1:]):
         if f1 - f0 > best:
-            best, hours = f1 - f0, max((t1 - t0) / HOUR, 1.0 / 60.0)
-    return best, hours
+            best, hours, end = f1 - f0, max((t1 - t0) / HOUR, 1.0 / 60.0), t1
+    return best, hours, end

@@ -64,7 +64,7 @@ class EngineConfig:
     episode_cooldown_s: float = 48 * HOUR  # quiet time that ends an episode
 
     # --- spike classification ------------------------------------------------------------
-    viral_multiple: float = 4.0  # a post with >= 4x the account's median interactions
+    viral_multiple: float = 3.0  # a post with >= 3x the account's median interactions
     viral_min_interactions: int = 20
     viral_lookback_s: float = 48 * HOUR  # before the window start
     surge_multiple: float = 2.0  # posts during the window at >= 2x median, two or more

@@ -75,7 +75,7 @@ def _short_test(state: AccountState, config: EngineConfig, guard_ts: float) -> E
     t, followers = state.latest_ts, state.followers
     baseline = baseline_before(state, config, "short", t - config.short_window_s)
     sigma = _sigma(baseline, followers, config)
-    rate, floor, relative = baseline.median_per_hour, config.min_excess_followers, config.short_min_relative
+    rate, floor, relative = max(baseline.median_per_hour, 0.0), config.min_excess_followers, config.short_min_relative
     found = None
     # Oldest first, keeping the latest qualifying reference: the tightest window. The
     # inline pre-check rejects most references without the full test (hot path).
@@ -123,7 +123,9 @@ def _test(
     min_relative: float,
 ) -> Exceedance | None:
     hours = max((t - ref_ts) / HOUR, 1.0 / 60.0)
-    expected = baseline.median_per_hour * hours
+    # A shrinking baseline (e.g. bought followers being removed) must not turn a flat
+    # follower count into "growth above expectation".
+    expected = max(baseline.median_per_hour, 0.0) * hours
     excess = followers - ref_followers - expected
     threshold = max(config.min_excess_followers, min_relative * ref_followers, config.sigma_k * sigma * math.sqrt(hours))
     if excess < threshold:
