@@ -79,15 +79,7 @@ def _short_test(state: AccountState, config: EngineConfig, guard_ts: float) -> E
     found = None
     # Oldest first, keeping the latest qualifying reference: the tightest window. The
     # inline pre-check rejects most references without the full test (hot path).
-    start = max(t - config.short_window_s, guard_ts)
-    buckets = state.hourly.buckets
-    for index in range(int(start // HOUR), int(t // HOUR) + 1):
-        entry = buckets.get(index)
-        if entry is None:
-            continue
-        ref_ts, ref_followers = entry
-        if ref_ts < start or ref_ts >= t:
-            continue
+    for ref_ts, ref_followers in state.hourly.between(max(t - config.short_window_s, guard_ts), t - 1.0):
         excess = followers - ref_followers - rate * (t - ref_ts) / HOUR
         if excess < floor or excess < relative * ref_followers:
             continue

@@ -18,6 +18,7 @@ one), at most ``max_posts`` of the most recently published, none older than
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right, insort
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -25,61 +26,76 @@ from streams.core.config import DAY, HOUR
 
 
 class BucketRing:
-    """``index -> (ts, followers)`` keeping the latest observation per bucket and ``keep`` buckets."""
+    """``index -> (ts, followers)`` keeping the latest observation per bucket and ``keep`` buckets.
 
-    __slots__ = ("width", "keep", "buckets")
+    ``order`` holds the bucket indices sorted, so window scans touch only buckets that
+    exist (observations are often hours apart) and never sort on the hot path.
+    """
+
+    __slots__ = ("width", "keep", "buckets", "order")
 
     def __init__(self, width: float, keep: int, buckets: dict[int, tuple[int, int]] | None = None) -> None:
         self.width = width
         self.keep = keep
         self.buckets: dict[int, tuple[int, int]] = buckets if buckets is not None else {}
+        self.order: list[int] = sorted(self.buckets)
 
     def observe(self, ts: float, followers: int) -> None:
         index = int(ts // self.width)
         current = self.buckets.get(index)
         if current is None or ts >= current[0]:
             self.buckets[index] = (int(ts), followers)
-            # Pruning in batches of a day keeps the per-observation cost O(1); the ring
-            # holds at most keep + 24 buckets.
-            if current is None and len(self.buckets) > self.keep + 24:
-                self._prune(index)
+            if current is None:
+                order = self.order
+                if not order or index > order[-1]:
+                    order.append(index)
+                else:
+                    insort(order, index)
+                # Pruning in batches of a day keeps the per-observation cost O(1); the
+                # ring holds at most keep + 24 buckets.
+                if len(order) > self.keep + 24:
+                    self._prune()
 
-    def _prune(self, newest_index: int) -> None:
-        oldest_kept = max(newest_index, max(self.buckets)) - self.keep + 1
-        for index in [i for i in self.buckets if i < oldest_kept]:
+    def _prune(self) -> None:
+        cut = bisect_left(self.order, self.order[-1] - self.keep + 1)
+        for index in self.order[:cut]:
             del self.buckets[index]
+        del self.order[:cut]
 
     def ordered(self) -> list[tuple[int, int]]:
         """Observations oldest first."""
-        return [self.buckets[i] for i in sorted(self.buckets)]
+        buckets = self.buckets
+        return [buckets[i] for i in self.order]
 
     def between(self, start_ts: float, end_ts: float) -> Iterator[tuple[int, int]]:
         """Observations with ``start_ts <= t <= end_ts``, oldest first."""
-        buckets = self.buckets
-        for index in range(int(start_ts // self.width), int(end_ts // self.width) + 1):
-            entry = buckets.get(index)
-            if entry is not None and start_ts <= entry[0] <= end_ts:
+        order, buckets = self.order, self.buckets
+        last = int(end_ts // self.width)
+        for position in range(bisect_left(order, int(start_ts // self.width)), len(order)):
+            index = order[position]
+            if index > last:
+                break
+            entry = buckets[index]
+            if start_ts <= entry[0] <= end_ts:
                 yield entry
 
     def at_or_before(self, ts: float) -> tuple[int, int] | None:
         """The latest observation at or before ``ts``."""
-        if not self.buckets:
-            return None
-        index = int(ts // self.width)
-        lowest = min(self.buckets) if index - self.keep - 24 < next(iter(self.buckets)) else index - self.keep - 24
-        while index >= lowest:
-            entry = self.buckets.get(index)
-            if entry is not None and entry[0] <= ts:
+        order, buckets = self.order, self.buckets
+        position = bisect_right(order, int(ts // self.width)) - 1
+        while position >= 0:
+            entry = buckets[order[position]]
+            if entry[0] <= ts:
                 return entry
-            index -= 1
+            position -= 1
         return None
 
     def earliest(self) -> tuple[int, int] | None:
-        return self.buckets[min(self.buckets)] if self.buckets else None
+        return self.buckets[self.order[0]] if self.order else None
 
     def to_flat(self) -> list[int]:
         flat: list[int] = []
-        for index in sorted(self.buckets):
+        for index in self.order:
             ts, followers = self.buckets[index]
             flat += (ts, followers)
         return flat
