@@ -23,6 +23,8 @@ COMMAND_MODULES: tuple[str, ...] = (
     "streams.commands.simulate",
     "streams.commands.evaluate",
     "streams.commands.replay",
+    "streams.commands.feed",
+    "streams.commands.alerts",
 )
 
 
