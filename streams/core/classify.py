@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from schemas.events import Classification, Evidence
 from streams.core.config import HOUR, EngineConfig
+from streams.core.mentions import MentionBook
 from streams.core.state import AccountState
 from streams.core.stats import median
 from streams.core.windows import PostObservation
@@ -33,7 +34,11 @@ class Verdict:
 
 
 def classify(
-    state: AccountState, config: EngineConfig, found: Exceedance, points: list[tuple[int, int]]
+    state: AccountState,
+    config: EngineConfig,
+    found: Exceedance,
+    points: list[tuple[int, int]],
+    mentions: MentionBook | None = None,
 ) -> Verdict:
     t, start = state.latest_ts, found.ref_ts
     growth = state.followers - found.ref_followers
@@ -58,8 +63,8 @@ def classify(
     posts = state.posts.values()
     since = start - config.viral_lookback_s
     typical = _typical_interactions(posts, since)
-    viral = _viral_ratio(posts, typical, since, t)
-    surge = _surge_ratio(posts, typical, start, t)
+    viral = _viral_ratio(posts, typical, since, t) if typical is not None else None
+    surge = _surge_ratio(posts, typical, start, t) if typical is not None else None
     if viral is not None:
         ratio, post = viral
         evidence.append(
@@ -67,7 +72,7 @@ def classify(
                 name="max_post_engagement_ratio",
                 value=round(ratio, 2),
                 detail=f"the strongest post near the window has {post.interactions:,} interactions, "
-                f"{ratio:.1f}x the account's median of {typical:,.0f}",
+                f"{ratio:.1f}x the account's median of {typical or 0:,.0f}",
             )
         )
     else:
@@ -75,7 +80,9 @@ def classify(
             Evidence(
                 name="max_post_engagement_ratio",
                 value=0.0,
-                detail="no post near the window to explain the growth",
+                detail="no post near the window to explain the growth"
+                if typical is not None
+                else "too few earlier posts to judge whether a post explains the growth",
             )
         )
     if surge is not None:
@@ -89,7 +96,17 @@ def classify(
     organic = (viral is not None and viral[0] >= config.viral_multiple and viral[1].interactions >= config.viral_min_interactions) or (
         surge is not None and surge[1] >= 2 and surge[0] >= config.surge_multiple
     )
-    if organic:
+    mention = mentions.explaining(state.account_id, growth, since, t) if mentions else None
+    if mention is not None:
+        evidence.append(
+            Evidence(
+                name="mentioned_by_followers",
+                value=float(mention.by_followers),
+                detail=f"{mention.by_account} ({mention.by_followers:,} followers) mentioned the account "
+                f"{(found.ref_ts - mention.ts) / HOUR:+.1f} h before the window",
+            )
+        )
+    if organic or mention is not None:
         return Verdict("organic_breakout", evidence)
     evidence.extend(_purchase_tells(state, config, found, points, posts))
     # Real followers arrive over hours as a post or a mention spreads, and the post that
@@ -108,7 +125,7 @@ def classify(
     return Verdict("suspected_purchase", evidence, undecided=gradual or shape_unknown or young_promising)
 
 
-def _typical_interactions(posts: list[PostObservation], before_ts: float) -> float:
+def _typical_interactions(posts: list[PostObservation], before_ts: float) -> float | None:
     """Median interactions of the posts published before the candidates for an explanation.
 
     Candidates are kept out so a viral post cannot raise its own yardstick; with too few
@@ -117,7 +134,8 @@ def _typical_interactions(posts: list[PostObservation], before_ts: float) -> flo
     earlier = [p.interactions for p in posts if p.posted_ts < before_ts]
     if len(earlier) < 3:
         earlier = sorted(p.interactions for p in posts)[:-1]
-    return max(median(earlier), 1.0) if earlier else 1.0
+    # Without a yardstick no post can be called exceptional.
+    return max(median(earlier), 1.0) if len(earlier) >= 2 else None
 
 
 def _viral_ratio(

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 
 from schemas.events import AccountSnapshot, FollowerSpikeAlert, InfluencerProfile, NicheDefinition, Post
 from streams.core.config import EngineConfig
+from streams.core.mentions import MentionBook
 from streams.core.scoring import CohortBook, profile_if_changed
 from streams.core.spikes import evaluate
 from streams.core.state import AccountState, Observation
@@ -55,6 +56,7 @@ class Engine:
         self.matcher = NicheMatcher(niches)
         self.store: StateStore = store if store is not None else {}
         self.cohorts = cohorts if cohorts is not None else CohortBook()
+        self.mentions = MentionBook()
         self.stats = EngineStats()
 
     # --- niches (from niches.config) -----------------------------------------------------
@@ -94,6 +96,7 @@ class Engine:
         self.stats.events += 1
         if type(event) is Post:
             self.stats.posts += 1
+            self.mentions.record(account_id, event.text, event.posted_at.timestamp(), event.followers)
             observation = Observation(
                 ts, event.followers, event.handle, event.post_id, int(event.posted_at.timestamp()),
                 event.likes + event.comments + event.shares, event.views, self.matcher.match(event.tags),
@@ -158,7 +161,7 @@ class Engine:
                 state.latest_ts,
             )
         outputs: list[Output] = []
-        alert = evaluate(state, config)
+        alert = evaluate(state, config, self.mentions)
         if alert is not None:
             self.stats.alerts[alert.classification] += 1
             outputs.append(alert)

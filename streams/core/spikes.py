@@ -27,6 +27,7 @@ from datetime import UTC, datetime
 from schemas.events import FollowerSpikeAlert
 from streams.core.classify import classify
 from streams.core.config import HOUR, EngineConfig
+from streams.core.mentions import MentionBook
 from streams.core.state import AccountState, Baseline, Episode
 from streams.core.stats import median
 
@@ -47,7 +48,7 @@ class Exceedance:
     sigma: float
 
 
-def evaluate(state: AccountState, config: EngineConfig) -> FollowerSpikeAlert | None:
+def evaluate(state: AccountState, config: EngineConfig, mentions: MentionBook | None = None) -> FollowerSpikeAlert | None:
     """Update the account's episode and return an alert when a new episode opens."""
     t = state.latest_ts
     episode = state.episode
@@ -64,7 +65,7 @@ def evaluate(state: AccountState, config: EngineConfig) -> FollowerSpikeAlert | 
         if state.pending_since is not None and t - state.pending_since > config.classification_hold_s:
             state.pending_since = None  # the growth faded before a verdict was needed
         return None
-    return _open_episode(state, config, found)
+    return _open_episode(state, config, found, mentions)
 
 
 def find_exceedance(state: AccountState, config: EngineConfig, guard_ts: float) -> Exceedance | None:
@@ -153,10 +154,12 @@ def _sigma(baseline: Baseline, followers: int, config: EngineConfig) -> float:
     return sigma
 
 
-def _open_episode(state: AccountState, config: EngineConfig, found: Exceedance) -> FollowerSpikeAlert | None:
+def _open_episode(
+    state: AccountState, config: EngineConfig, found: Exceedance, mentions: MentionBook | None
+) -> FollowerSpikeAlert | None:
     t = state.latest_ts
     points = list(state.hourly.between(found.ref_ts, t)) or [(int(found.ref_ts), found.ref_followers), (int(t), state.followers)]
-    verdict = classify(state, config, found, points)
+    verdict = classify(state, config, found, points, mentions)
     if verdict.undecided:
         if state.pending_since is None:
             state.pending_since = int(t)
