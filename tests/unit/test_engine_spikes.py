@@ -144,3 +144,30 @@ def test_without_reorder_delay_shuffled_input_still_finds_the_same_episodes() ->
 
     shuffled = sorted(ORDERED, key=arrival)
     assert alert_keys(run(shuffled)) == alert_keys(run(ORDERED))
+
+
+def test_growth_after_a_shout_out_from_a_bigger_account_is_organic() -> None:
+    spec = AccountSpec("instagram:thanked", followers=20_000, scenario="purchase_step", amount=4_000, post_every_h=200)
+    events = events_of(spec)
+    jump_at = next(e["observed_at"] for e in events if e["followers"] >= 23_900)
+    shout_out = {
+        "kind": "post",
+        "schema_version": 1,
+        "post_id": "big/1",
+        "platform": "tiktok",
+        "account_id": "tiktok:big",
+        "handle": "big",
+        "posted_at": events[0]["observed_at"].replace("2026-03-01", "2026-03-08"),
+        "observed_at": events[0]["observed_at"].replace("2026-03-01", "2026-03-08"),
+        "followers": 300_000,
+        "likes": 900,
+        "comments": 40,
+        "shares": 10,
+        "tags": ["#fountainpens"],
+        "text": "Shout-out to @Thanked, go follow!",
+    }
+    assert shout_out["observed_at"] < jump_at
+    mixed = sorted(events + [shout_out], key=lambda e: e["observed_at"])
+    alerts = run(mixed)
+    assert [a.classification for a in alerts] == ["organic_breakout"]
+    assert "mentioned_by_followers" in {e.name for e in alerts[0].evidence}
