@@ -75,6 +75,12 @@ def find_exceedance(state: AccountState, config: EngineConfig, guard_ts: float) 
 def _short_test(state: AccountState, config: EngineConfig, guard_ts: float) -> Exceedance | None:
     t, followers = state.latest_ts, state.followers
     baseline = baseline_before(state, config, "short", t - config.short_window_s)
+    # Shortcut: if the last scan with this baseline found nothing and followers have not
+    # grown since, nothing can be found now (expected growth is >= 0 and thresholds only
+    # rise with the window length, so every reference's excess can only have fallen).
+    clear = state.short_clear
+    if clear is not None and followers <= clear[0] and clear[1] is baseline and clear[2] == guard_ts and t >= clear[3]:
+        return None
     sigma = _sigma(baseline, followers, config)
     rate, floor, relative = max(baseline.median_per_hour, 0.0), config.min_excess_followers, config.short_min_relative
     found = None
@@ -87,6 +93,7 @@ def _short_test(state: AccountState, config: EngineConfig, guard_ts: float) -> E
         hit = _test(config, "short", t, followers, ref_ts, ref_followers, baseline, sigma, relative)
         if hit is not None:
             found = hit
+    state.short_clear = (followers, baseline, guard_ts, t) if found is None else None
     return found
 
 

@@ -98,6 +98,9 @@ class AccountState:
     # (niche, tier, bin) this account currently contributes to the cohort summary.
     cohort_entry: tuple[str, str, int] | None = None
     baselines: dict[str, Baseline] = field(default_factory=dict)
+    # (followers, baseline, guard, time) of the last short-window scan that found nothing;
+    # a cache like ``baselines``, never persisted.
+    short_clear: tuple[int, Baseline, float, float] | None = None
 
     @classmethod
     def new(cls, account_id: str, platform: str, handle: str, config: EngineConfig) -> AccountState:
