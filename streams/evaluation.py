@@ -18,7 +18,7 @@ import bisect
 import statistics
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -124,7 +124,6 @@ class EvaluationResult:
     false_alerts_without_incident: int
     duplicate_alerts: int
     spam_in_top_influencers: int | None = None
-    notes: list[str] = field(default_factory=list)
 
     def misflag(self, event_type: str) -> float:
         return next((m.misflag_share for m in self.not_purchases if m.event_type == event_type), 0.0)
