@@ -39,7 +39,9 @@ def classify(
     found: Exceedance,
     points: list[tuple[int, int]],
     mentions: MentionBook | None = None,
+    explain_from: float | None = None,
 ) -> Verdict:
+    """``explain_from``: where the growth began, if earlier than ``found``'s window (a held spike)."""
     t, start = state.latest_ts, found.ref_ts
     growth = state.followers - found.ref_followers
     hours = max((t - start) / HOUR, 1.0 / 60.0)
@@ -61,10 +63,11 @@ def classify(
         ),
     ]
     posts = state.posts.values()
-    since = start - config.viral_lookback_s
+    began = start if explain_from is None else min(start, explain_from)
+    since = began - config.viral_lookback_s
     typical = _typical_interactions(posts, since)
     viral = _viral_ratio(posts, typical, since, t) if typical is not None else None
-    surge = _surge_ratio(posts, typical, start, t) if typical is not None else None
+    surge = _surge_ratio(posts, typical, began, t) if typical is not None else None
     if viral is not None:
         ratio, post = viral
         evidence.append(

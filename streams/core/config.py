@@ -64,9 +64,9 @@ class EngineConfig:
     episode_cooldown_s: float = 48 * HOUR  # quiet time that ends an episode
 
     # --- spike classification ------------------------------------------------------------
-    viral_multiple: float = 3.0  # a post with >= 3x the account's median interactions
+    viral_multiple: float = 5.0  # a post with >= 5x the account's median interactions
     viral_min_interactions: int = 20
-    viral_lookback_s: float = 48 * HOUR  # before the window start
+    viral_lookback_s: float = 24 * HOUR  # before the window start
     surge_multiple: float = 2.0  # posts during the window at >= 2x median, two or more
     hold_multiple: float = 1.5  # a young post this strong may still turn viral: hold the verdict
     post_maturity_s: float = 12 * HOUR  # a post collects most of its interactions by then

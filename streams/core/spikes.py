@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from schemas.events import FollowerSpikeAlert
@@ -63,7 +63,7 @@ def evaluate(state: AccountState, config: EngineConfig, mentions: MentionBook | 
     found = find_exceedance(state, config, guard)
     if found is None:
         if state.pending_since is not None and t - state.pending_since > config.classification_hold_s:
-            state.pending_since = None  # the growth faded before a verdict was needed
+            state.pending_since = state.pending_start = None  # faded before a verdict was needed
         return None
     return _open_episode(state, config, found, mentions)
 
@@ -166,13 +166,20 @@ def _open_episode(
 ) -> FollowerSpikeAlert | None:
     t = state.latest_ts
     points = list(state.hourly.between(found.ref_ts, t)) or [(int(found.ref_ts), found.ref_followers), (int(t), state.followers)]
-    verdict = classify(state, config, found, points, mentions)
+    explain_from = found.ref_ts if state.pending_start is None else min(found.ref_ts, state.pending_start)
+    verdict = classify(state, config, found, points, mentions, explain_from)
     if verdict.undecided:
         if state.pending_since is None:
-            state.pending_since = int(t)
+            state.pending_since, state.pending_start = int(t), int(found.ref_ts)
         if t - state.pending_since < config.classification_hold_s:
             return None
-    state.pending_since = None
+    state.pending_since = state.pending_start = None
+    if explain_from < found.ref_ts:
+        # A held spike: report the episode from where it was first seen.
+        earlier = state.hourly.at_or_before(explain_from)
+        if earlier is not None:
+            found = replace(found, ref_ts=float(earlier[0]), ref_followers=earlier[1])
+            points = list(state.hourly.between(found.ref_ts, t)) or points
     onset_ts = _largest_step_end(points)
     alert_id = hashlib.sha256(f"{state.account_id}|{onset_ts}".encode()).hexdigest()[:32]
     state.episode = Episode(alert_id, verdict.classification, int(found.ref_ts), int(t))

@@ -92,6 +92,8 @@ class AccountState:
     episode: Episode | None = None
     # Event time a spike was first seen while its verdict waits for a young post.
     pending_since: int | None = None
+    # Window start of the spike when first seen: explanations are looked for from there.
+    pending_start: int | None = None
     # Alert times of suspected purchases (bounded) for the authenticity component.
     purchase_alerts: list[int] = field(default_factory=list)
     last_profile: LastProfile | None = None
@@ -142,7 +144,7 @@ class AccountState:
             "D": self.daily.to_flat(),
             "P": {pid: post.to_list() for pid, post in self.posts.posts.items()},
             "E": self.episode.to_list() if self.episode else None,
-            "W": self.pending_since,
+            "W": [self.pending_since, self.pending_start] if self.pending_since is not None else None,
             "X": self.purchase_alerts,
             "L": self.last_profile.to_list() if self.last_profile else None,
             "C": list(self.cohort_entry) if self.cohort_entry else None,
@@ -165,7 +167,8 @@ class AccountState:
             buffer=[Observation.from_list(o) for o in raw["B"]],
             followers=raw["f"],
             episode=Episode(*raw["E"]) if raw["E"] else None,
-            pending_since=raw["W"],
+            pending_since=raw["W"][0] if raw["W"] else None,
+            pending_start=raw["W"][1] if raw["W"] else None,
             purchase_alerts=list(raw["X"]),
             last_profile=LastProfile(*raw["L"]) if raw["L"] else None,
             cohort_entry=tuple(raw["C"]) if raw["C"] else None,  # type: ignore[arg-type]
