@@ -66,6 +66,10 @@ def classify(
     began = start if explain_from is None else min(start, explain_from)
     since = began - config.viral_lookback_s
     typical = _typical_interactions(posts, since)
+    if typical is None:
+        # No history of its own: judge posts against what is typical for the account's tier.
+        tier = config.tiers.tier_for(found.ref_followers)
+        typical = max(found.ref_followers * config.typical_engagement[tier], 1.0)
     viral = _viral_ratio(posts, typical, since, t) if typical is not None else None
     surge = _surge_ratio(posts, typical, began, t) if typical is not None else None
     if viral is not None:
