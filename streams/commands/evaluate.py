@@ -2,9 +2,11 @@
 
     nichewatch evaluate --seed 1 [--accounts 1500 --days 30] [--check]
 
-Everything runs in-process with the default engine configuration (no broker). The exit
-code is 0 whatever the scores, unless ``--check`` is given: then 1 when a target is missed,
-so CI can gate threshold changes on it.
+Everything runs in-process with the default engine configuration (no broker); with
+``--alerts A.jsonl`` the alerts of another run (``nichewatch replay``, a topic dump) are
+scored instead, against the same regenerated scenario. The exit code is 0 whatever the
+scores, unless ``--check`` is given: then 1 when a target is missed, so CI can gate
+threshold changes on it.
 """
 
 from __future__ import annotations
@@ -14,11 +16,13 @@ import time
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import orjson
 
 from schemas.codec import encode
 from schemas.events import NicheDefinition
+from streams.cli import CliError
 from streams.commands.simulate import add_scenario_arguments, build_scenario
 from streams.core.engine import Engine
 from streams.core.replay import ReplayResult, replay
@@ -36,30 +40,43 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--grace-hours", type=float, default=DEFAULT_GRACE.total_seconds() / 3600,
                         help="an alert may come this long after an incident ends and still count (default 24)")
     parser.add_argument("--alerts-out", type=Path, help="also write the engine's alerts (JSONL) here")
+    parser.add_argument("--alerts", type=Path, metavar="A.jsonl",
+                        help="score these alerts (e.g. from `nichewatch replay`) instead of running the engine")
+    parser.add_argument("--influencers", type=Path, metavar="I.jsonl",
+                        help="with --alerts: influencer profiles to check spam rankings against")
     parser.add_argument("--check", action="store_true", help="exit 1 when any target is missed")
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.influencers is not None and args.alerts is None:
+        raise CliError("--influencers goes with --alerts")
     scenario = build_scenario(args, args.jitter_seconds)
     began = time.perf_counter()
     events = list(scenario.events())
     generated = time.perf_counter() - began
-    outcome = replay_scenario(scenario, events)
-    result = evaluate(
-        [t.as_dict() for t in scenario.truth],
-        [alert.model_dump() for alert in outcome.alerts],
-        follower_observations(events),
-        grace=timedelta(hours=args.grace_hours),
-        influencers=[profile.model_dump() for profile in outcome.profiles.values()],
-    )
-    if args.alerts_out is not None:
-        args.alerts_out.write_bytes(b"".join(encode(alert) + b"\n" for alert in outcome.alerts))
     print(f"scenario seed={args.seed} accounts={args.accounts} days={args.days}: {len(events)} events, "
           f"{len(scenario.truth)} labelled incidents, generated in {generated:.1f}s")
-    print(f"engine: {outcome.events} events in {outcome.elapsed_s:.1f}s ({outcome.events_per_second:,.0f}/s), "
-          f"{len(outcome.alerts)} alerts, {len(outcome.profiles)} influencer profiles, "
-          f"{outcome.bad_lines} bad lines, {outcome.late_dropped} late events dropped")
+    if args.alerts is not None:
+        alerts = _read_jsonl(args.alerts)
+        profiles = _read_jsonl(args.influencers) if args.influencers is not None else None
+        print(f"scoring {len(alerts)} alerts from {args.alerts}")
+    else:
+        outcome = replay_scenario(scenario, events)
+        alerts = [alert.model_dump() for alert in outcome.alerts]
+        profiles = [profile.model_dump() for profile in outcome.profiles.values()]
+        if args.alerts_out is not None:
+            args.alerts_out.write_bytes(b"".join(encode(alert) + b"\n" for alert in outcome.alerts))
+        print(f"engine: {outcome.events} events in {outcome.elapsed_s:.1f}s ({outcome.events_per_second:,.0f}/s), "
+              f"{len(outcome.alerts)} alerts, {len(outcome.profiles)} influencer profiles, "
+              f"{outcome.bad_lines} bad lines, {outcome.late_dropped} late events dropped")
+    result = evaluate(
+        [t.as_dict() for t in scenario.truth],
+        alerts,
+        follower_observations(events),
+        grace=timedelta(hours=args.grace_hours),
+        influencers=profiles,
+    )
     print()
     print(format_report(result))
     return exit_status(result, args.check)
@@ -69,6 +86,16 @@ def replay_scenario(scenario: Scenario, events: list[dict]) -> ReplayResult:
     """Feed the scenario through a fresh engine exactly as `nichewatch replay` reads a file."""
     engine = Engine(niches=[NicheDefinition(name=name, tags=tags) for name, tags in scenario.niches.items()])
     return replay(_as_lines(events), engine)
+
+
+def _read_jsonl(path: Path) -> list[dict[str, Any]]:
+    try:
+        with path.open("rb") as lines:
+            return [orjson.loads(line) for line in lines if line.strip()]
+    except OSError as exc:
+        raise CliError(f"cannot read {path}: {exc.strerror}") from None
+    except orjson.JSONDecodeError as exc:
+        raise CliError(f"{path} is not JSON lines: {exc}") from None
 
 
 def _as_lines(events: list[dict]) -> Iterator[bytes]:

@@ -42,3 +42,31 @@ def test_check_fails_only_when_a_target_is_missed(capsys: pytest.CaptureFixture[
     assert exit_status(missed, check=False) == 0
     assert exit_status(missed, check=True) == 1
     assert "suspected_purchase recall" in capsys.readouterr().out
+
+
+def test_evaluate_scores_alerts_from_a_replay_file_against_the_same_scenario(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    events, truth, niches = tmp_path / "e.jsonl", tmp_path / "t.jsonl", tmp_path / "n.json"
+    scenario = ["--seed", "6", "--accounts", "50", "--days", "13"]
+    assert main(["simulate", *scenario, "--out", str(events), "--truth", str(truth), "--niches-out", str(niches)]) == 0
+    # An oracle: one purchase alert per purchase incident, at its start.
+    alerts = tmp_path / "a.jsonl"
+    incidents = [orjson.loads(line) for line in truth.read_bytes().splitlines()]
+    purchases = [i for i in incidents if i["expected_classification"] == "suspected_purchase"]
+    alerts.write_bytes(b"".join(
+        orjson.dumps({"alert_id": str(n), "account_id": i["account_id"], "classification": "suspected_purchase",
+                      "detected_at": i["start"]}) + b"\n"
+        for n, i in enumerate(purchases)
+    ))
+    capsys.readouterr()
+    assert main(["evaluate", *scenario, "--alerts", str(alerts), "--check"]) == 0
+    out = capsys.readouterr().out
+    assert f"scoring {len(purchases)} alerts" in out and "engine:" not in out
+    assert "[   met] suspected_purchase recall: 1.000" in out
+
+
+def test_evaluate_refuses_an_unreadable_alerts_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    status = main(["evaluate", "--seed", "1", "--accounts", "30", "--days", "13", "--alerts", str(tmp_path / "none")])
+    assert status == 2
+    assert "cannot read" in capsys.readouterr().err
