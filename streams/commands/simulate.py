@@ -29,7 +29,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def add_scenario_arguments(parser: argparse.ArgumentParser) -> None:
     """The options that define a scenario; shared with `nichewatch evaluate`."""
-    parser.add_argument("--seed", type=int, required=True, help="same seed, same scenario")
+    # Not argparse-required so that a caller may set_defaults(seed=...); build_scenario insists.
+    parser.add_argument("--seed", type=int, help="same seed, same scenario (required)")
     parser.add_argument("--accounts", type=int, default=DEFAULT_ACCOUNTS, help=f"default {DEFAULT_ACCOUNTS}")
     parser.add_argument("--days", type=int, default=DEFAULT_DAYS, help=f"simulated days (default {DEFAULT_DAYS})")
     parser.add_argument("--start", type=_utc_instant, default=DEFAULT_START,
@@ -37,6 +38,8 @@ def add_scenario_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def build_scenario(args: argparse.Namespace, jitter_seconds: float = 0.0) -> Scenario:
+    if args.seed is None:
+        raise CliError("--seed N is required: the same seed gives the same scenario")
     try:
         return Scenario(args.seed, args.accounts, args.days, args.start, max_jitter_seconds=jitter_seconds)
     except ValueError as exc:

@@ -55,3 +55,10 @@ def test_start_without_a_timezone_is_rejected(tmp_path: Path) -> None:
     with pytest.raises(SystemExit):
         main(["simulate", "--seed", "1", "--start", "2026-03-01T00:00:00", "--out", str(tmp_path / "e"),
               "--truth", str(tmp_path / "t"), "--niches-out", str(tmp_path / "n")])
+
+
+def test_simulate_insists_on_a_seed(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    status = main(["simulate", "--out", str(tmp_path / "e"), "--truth", str(tmp_path / "t"),
+                   "--niches-out", str(tmp_path / "n")])
+    assert status == 2
+    assert "--seed N is required" in capsys.readouterr().err
