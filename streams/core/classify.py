@@ -100,8 +100,20 @@ def classify(
                 detail=f"{surge[1]} posts during the window have a median of {surge[0]:.1f}x the usual interactions",
             )
         )
-    organic = (viral is not None and viral[0] >= config.viral_multiple and viral[1].interactions >= config.viral_min_interactions) or (
-        surge is not None and surge[1] >= 2 and surge[0] >= config.surge_multiple
+    chatter = _comment_ratio(posts, since, t)
+    if chatter is not None and chatter[0] >= config.viral_multiple:
+        evidence.append(
+            Evidence(
+                name="max_post_comment_ratio",
+                value=round(chatter[0], 2),
+                detail=f"a post near the window has {chatter[1].comments:,} comments, {chatter[0]:.1f}x the usual "
+                "(giveaways and shout-outs draw comments)",
+            )
+        )
+    organic = (
+        (viral is not None and viral[0] >= config.viral_multiple and viral[1].interactions >= config.viral_min_interactions)
+        or (surge is not None and surge[1] >= 2 and surge[0] >= config.surge_multiple)
+        or (chatter is not None and chatter[0] >= config.viral_multiple and chatter[1].comments >= config.viral_min_interactions)
     )
     mention = mentions.explaining(state.account_id, growth, since, t) if mentions else None
     if mention is not None:
@@ -153,6 +165,16 @@ def _viral_ratio(
         return None
     best = max(near, key=lambda p: p.interactions)
     return best.interactions / typical, best
+
+
+def _comment_ratio(posts: list[PostObservation], since_ts: float, until_ts: float) -> tuple[float, PostObservation] | None:
+    """Strongest comment count near the window against the account's usual (at least 3)."""
+    near = [p for p in posts if since_ts <= p.posted_ts <= until_ts]
+    earlier = [p.comments for p in posts if p.posted_ts < since_ts]
+    if not near or len(earlier) < 2:
+        return None
+    best = max(near, key=lambda p: p.comments)
+    return best.comments / max(median(earlier), 3.0), best
 
 
 def _surge_ratio(posts: list[PostObservation], typical: float, since_ts: float, until_ts: float) -> tuple[float, int] | None:

@@ -100,6 +100,7 @@ class Engine:
             observation = Observation(
                 ts, event.followers, event.handle, event.post_id, int(event.posted_at.timestamp()),
                 event.likes + event.comments + event.shares, event.views, self.matcher.match(event.tags),
+                event.comments,
             )
         else:
             self.stats.snapshots += 1
@@ -156,7 +157,7 @@ class Engine:
                 observation.post_id,  # type: ignore[arg-type]
                 PostObservation(
                     observation.posted_ts, int(ts), observation.interactions, observation.followers,
-                    observation.views, observation.niches,
+                    observation.views, observation.niches, observation.comments,
                 ),
                 state.latest_ts,
             )

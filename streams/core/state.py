@@ -30,18 +30,22 @@ class Observation:
     interactions: int = 0
     views: int | None = None
     niches: tuple[str, ...] = ()
+    comments: int = 0
 
     def order_key(self) -> tuple[float, str, int, int]:
         # Total order independent of arrival: event time, then content.
         return (self.ts, self.post_id or "", self.followers, self.interactions)
 
     def to_list(self) -> list[object]:
-        return [self.ts, self.followers, self.handle, self.post_id, self.posted_ts, self.interactions, self.views, list(self.niches)]
+        return [
+            self.ts, self.followers, self.handle, self.post_id, self.posted_ts,
+            self.interactions, self.views, list(self.niches), self.comments,
+        ]
 
     @classmethod
     def from_list(cls, raw: list) -> Observation:  # type: ignore[type-arg]
-        ts, followers, handle, post_id, posted_ts, interactions, views, niches = raw
-        return cls(ts, followers, handle, post_id, posted_ts, interactions, views, tuple(niches))
+        ts, followers, handle, post_id, posted_ts, interactions, views, niches, comments = raw
+        return cls(ts, followers, handle, post_id, posted_ts, interactions, views, tuple(niches), comments)
 
 
 @dataclass(slots=True)

@@ -122,18 +122,19 @@ class PostObservation:
     followers: int  # the account's followers when the post was observed
     views: int | None
     niches: tuple[str, ...]
+    comments: int = 0  # giveaways and shout-outs show up in comments first ("tag two friends")
 
     @property
     def engagement_rate(self) -> float:
         return self.interactions / self.followers if self.followers > 0 else 0.0
 
     def to_list(self) -> list[object]:
-        return [self.posted_ts, self.observed_ts, self.interactions, self.followers, self.views, list(self.niches)]
+        return [self.posted_ts, self.observed_ts, self.interactions, self.followers, self.views, list(self.niches), self.comments]
 
     @classmethod
     def from_list(cls, raw: list) -> PostObservation:  # type: ignore[type-arg]
-        posted, observed, interactions, followers, views, niches = raw
-        return cls(posted, observed, interactions, followers, views, tuple(niches))
+        posted, observed, interactions, followers, views, niches, comments = raw
+        return cls(posted, observed, interactions, followers, views, tuple(niches), comments)
 
 
 class PostWindow:
