@@ -1,11 +1,20 @@
 """Why did the followers jump? suspected_purchase vs organic_breakout.
 
-Follower counts are cheap to fake, engagement is not. Growth counts as organic when the
-account's own posts explain it: a post far above the account's median interactions
-shortly before or during the window (viral post), or several posts in the window well
-above it (engagement surge). Otherwise it is a suspected purchase, and the tell-tales
-that usually come with one (round-number jumps, spike-then-decay, engagement rate
-falling with the new followers) are added as evidence.
+Follower counts are cheap to fake, engagement is not. Growth counts as organic when
+something explains it:
+
+    viral post      a post near the window with >= viral_multiple x the account's median
+                    interactions (the tier's typical rate when the account has no history)
+    comment burst   a post with >= viral_multiple x the usual comments (giveaways, "tag a friend")
+    surge           two or more posts in the window at >= surge_multiple x the median
+    mention         another account with at least as many followers as were gained
+                    mentioned this one (see mentions.py)
+
+Otherwise it is a suspected purchase, and the tell-tales that usually come with one
+(round-number jumps, spike-then-decay, engagement rate falling with the new followers)
+are added as evidence. Gradual growth and young promising posts are held for up to
+classification_hold_s so the explanation has time to show up; single steps are decided
+at once (or after one more observation when the step spans a long gap).
 """
 
 from __future__ import annotations
