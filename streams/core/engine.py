@@ -29,6 +29,7 @@ from streams.core.tags import NicheMatcher
 from streams.core.windows import PostObservation
 
 Output = FollowerSpikeAlert | InfluencerProfile
+PROFILE_RESCORE_S = 3600.0
 StateStore = MutableMapping[str, AccountState]
 
 
@@ -152,6 +153,7 @@ class Engine:
             state.handle = observation.handle  # handles change; keep the newest
         state.observe_followers(ts, observation.followers)
         is_post = observation.post_id is not None
+        new_post = is_post and observation.post_id not in state.posts.posts
         if is_post:
             state.posts.observe(
                 observation.post_id,  # type: ignore[arg-type]
@@ -166,7 +168,16 @@ class Engine:
         if alert is not None:
             self.stats.alerts[alert.classification] += 1
             outputs.append(alert)
-        if is_post or alert is not None or config.tiers.tier_for(state.followers) != previous_tier:
+        # Re-observations of known posts move the score slowly: rescoring them at most once
+        # per event-time hour keeps the hot path short without missing a material change.
+        rescore = (
+            new_post
+            or alert is not None
+            or config.tiers.tier_for(state.followers) != previous_tier
+            or (is_post and ts - state.scored_ts >= PROFILE_RESCORE_S)
+        )
+        if rescore:
+            state.scored_ts = ts
             profile = profile_if_changed(state, config, self.cohorts)
             if profile is not None:
                 self.stats.profiles += 1

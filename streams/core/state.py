@@ -107,6 +107,7 @@ class AccountState:
     # (followers, baseline, guard, time) of the last short-window scan that found nothing;
     # a cache like ``baselines``, never persisted.
     short_clear: tuple[int, Baseline, float, float] | None = None
+    scored_ts: float = 0.0  # event time of the last influencer rescoring (not persisted)
 
     @classmethod
     def new(cls, account_id: str, platform: str, handle: str, config: EngineConfig) -> AccountState:
