@@ -65,9 +65,18 @@ def test_viral_post_followed_by_follower_surge_is_organic_breakout() -> None:
     assert ratio.value >= EngineConfig().viral_multiple
 
 
-def test_follower_purge_is_never_flagged() -> None:
-    spec = AccountSpec("instagram:purged", followers=50_000, scenario="purge", amount=10_000)
-    assert run(events_of(spec, days=16)) == []
+@settings(max_examples=12, deadline=None)
+@given(
+    followers=st.integers(min_value=1_500, max_value=3_000_000),
+    share=st.floats(min_value=0.02, max_value=0.6),
+    growth=st.floats(min_value=0.0, max_value=0.01),
+    seed=st.integers(min_value=0, max_value=1_000),
+)
+def test_follower_purge_is_never_flagged(followers: int, share: float, growth: float, seed: int) -> None:
+    spec = AccountSpec(
+        "instagram:purged", followers=followers, growth_per_day=growth, scenario="purge", amount=int(followers * share)
+    )
+    assert run(events_of(spec, days=16, seed=seed)) == []
 
 
 def test_steady_organic_growth_raises_no_alert() -> None:
@@ -171,3 +180,20 @@ def test_growth_after_a_shout_out_from_a_bigger_account_is_organic() -> None:
     alerts = run(mixed)
     assert [a.classification for a in alerts] == ["organic_breakout"]
     assert "mentioned_by_followers" in {e.name for e in alerts[0].evidence}
+
+
+@settings(max_examples=12, deadline=None)
+@given(
+    followers=st.integers(min_value=2_000, max_value=3_000_000),
+    share=st.floats(min_value=0.06, max_value=1.0),
+    growth=st.floats(min_value=0.0, max_value=0.01),
+    seed=st.integers(min_value=0, max_value=1_000),
+)
+def test_any_clear_purchase_step_with_flat_engagement_is_one_suspected_purchase(
+    followers: int, share: float, growth: float, seed: int
+) -> None:
+    spec = AccountSpec(
+        "instagram:bought", followers=followers, growth_per_day=growth, scenario="purchase_step",
+        amount=int(followers * share),
+    )
+    assert [a.classification for a in run(events_of(spec, seed=seed))] == ["suspected_purchase"]
