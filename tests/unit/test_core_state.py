@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -96,8 +97,9 @@ def test_state_size_stays_bounded_however_many_events(days: int, post_every_h: f
     assert len(state.to_bytes()) < 16_000
 
 
-def test_state_round_trips_through_bytes_and_keeps_deciding_the_same() -> None:
-    config = EngineConfig()
+@pytest.mark.parametrize("reorder_delay_s", [0.0, 4 * 3600.0])
+def test_state_round_trips_through_bytes_and_keeps_deciding_the_same(reorder_delay_s: float) -> None:
+    config = EngineConfig(reorder_delay_s=reorder_delay_s)
     events = [
         (Post if raw["kind"] == "post" else AccountSnapshot).model_validate(raw)
         for raw in account_events(AccountSpec("instagram:rt", scenario="purchase_step", amount=3_000), days=12)
@@ -115,6 +117,8 @@ def test_state_round_trips_through_bytes_and_keeps_deciding_the_same() -> None:
     for event in events[half:]:
         outputs_memory += in_memory.process(event)
         outputs_table += through_table.process(event)
+    outputs_memory += in_memory.flush()
+    outputs_table += through_table.flush()
     alerts = [o for o in outputs_memory if o.kind == "follower_spike_alert"]
     assert len(alerts) == 1
     assert [o.model_dump() for o in outputs_table if o.kind == "follower_spike_alert"] == [a.model_dump() for a in alerts]
