@@ -2,16 +2,45 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import faust
+from faust.web import Request, Response, View
 
-from streams import __version__
+from schemas.events import NicheDefinition
+from streams.agents.accounts import AccountsAgent, PartitionStore
+from streams.core.config import EngineConfig
+from streams.core.engine import Engine
+from streams.core.state import AccountState
+from streams.faust_batch import BatchApp, OutputWriter, TableWriter
+from streams.follower import TopicFollower
 from streams.kafka_config import faust_broker_url, faust_credentials
+from streams.metrics import TOP_RANKS, Metrics, new_registry
+from streams.niche_config import fold
+from streams.pipeline import Pipeline
 from streams.settings import Settings
-from streams.topics import Topics, declare_topics
+from streams.topics import declare_topics
+from streams.views import InfluencerBoard, RecentAlerts, account_summary, parse_limit
+
+GAUGE_INTERVAL_S = 5.0
 
 
-def build_app(settings: Settings) -> faust.App:
-    app = faust.App(
+@dataclass
+class Worker:
+    """Everything one worker process is made of, wired once."""
+
+    settings: Settings
+    app: BatchApp
+    metrics: Metrics
+    engine: Engine
+    accounts: TableWriter
+    board: InfluencerBoard
+    recent_alerts: RecentAlerts
+
+
+def build_app(settings: Settings, metrics: Metrics | None = None) -> Worker:
+    metrics = metrics if metrics is not None else Metrics(new_registry())
+    app = BatchApp(
         settings.app_id,
         broker=faust_broker_url(settings),
         broker_credentials=faust_credentials(settings),
@@ -19,9 +48,15 @@ def build_app(settings: Settings) -> faust.App:
         datadir=str(settings.data_dir),
         topic_partitions=settings.topic_partitions,
         topic_replication_factor=settings.topic_replication_factor,
+        # Whole fetched batches go to the accounts agent (streams.faust_batch); bigger
+        # fetches mean fewer trips through Faust's consumer loop per message.
+        broker_max_poll_records=10_000,
+        consumer_max_fetch_size=4 * 1024 * 1024,
+        broker_commit_interval=1.0,
         web_host=settings.web_host,
         web_bind=settings.web_host,
         web_port=settings.web_port,
+        canonical_url=f"http://{settings.web_host}:{settings.web_port}",
         # The HTTP API is ours and read-only: Faust's table dumps and debug views stay off.
         web_tables_enabled=False,
         web_router_enabled=False,
@@ -32,12 +67,103 @@ def build_app(settings: Settings) -> faust.App:
         autodiscover=False,
     )
     topics = declare_topics(app, settings)
-    _register_agents(app, topics)
-    app.conf.nichewatch_version = __version__  # type: ignore[attr-defined]
-    return app
+    table = app.Table(
+        "accounts",
+        # Changelog key = account_id bytes = the source record's key, so Faust's router
+        # hashes a key to the same partition the producer did.
+        key_type=bytes,
+        partitions=settings.topic_partitions,
+        default=None,
+    )
+    config = EngineConfig()
+    engine = Engine(config)
+    accounts = TableWriter(app, table, encode=AccountState.to_bytes)
+    store = PartitionStore(accounts, config)
+    engine.store = store
+    agent = AccountsAgent(settings, Pipeline(engine, metrics), store, OutputWriter(app))
+    app.batch_agent(topics.posts)(agent)
+    app.batch_agent(topics.snapshots)(agent)
+
+    worker = Worker(settings, app, metrics, engine, accounts, InfluencerBoard(), RecentAlerts())
+    _follow_shared_topics(worker)
+    _register_views(worker, table)
+    _register_gauges(worker)
+    return worker
 
 
-def _register_agents(app: faust.App, topics: Topics) -> None:
-    from streams.agents import ingest
+def _follow_shared_topics(worker: Worker) -> None:
+    settings, app, engine = worker.settings, worker.app, worker.engine
+    niches: dict[str, NicheDefinition] = {}
 
-    ingest.register(app, topics)
+    def on_niche(key: bytes | None, value: bytes | None) -> None:
+        before = set(niches)
+        if fold(niches, key, value) is None:
+            for name in before - set(niches):
+                engine.remove_niche(name)
+            if key is not None and key.decode() in niches:
+                engine.set_niche(niches[key.decode()])
+
+    followers = [
+        TopicFollower(settings, settings.topic_niches, on_niche),
+        TopicFollower(settings, settings.topic_influencers, worker.board.apply),
+        TopicFollower(settings, settings.topic_alerts, worker.recent_alerts.apply),
+    ]
+    # No post is judged before the niche set that existed at start-up is loaded.
+    app.batch_gates.append(followers[0].ready.wait)
+    for follower in followers:
+        app.task(follower.run)
+
+
+def _register_views(worker: Worker, table: faust.Table) -> None:
+    app, board, recent = worker.app, worker.board, worker.recent_alerts
+
+    @app.page("/accounts/{account_id}")
+    @app.table_route(table=table, match_info="account_id")
+    async def account(view: View, request: Request, account_id: str) -> Response:
+        state = worker.accounts.lookup(account_id.encode())
+        if state is None:
+            return view.json({"error": f"account {account_id} is not tracked"}, status=404)
+        if not isinstance(state, AccountState):
+            state = AccountState.from_dict(state, worker.engine.config)
+        body = account_summary(state)
+        body["recent_alerts"] = recent.latest(10, account_id)
+        return view.json(body)
+
+    @app.page("/niches/{niche}/top")
+    async def top(view: View, request: Request, niche: str) -> Response:
+        try:
+            limit = parse_limit(request.query.get("limit"))
+        except ValueError as exc:
+            return view.json({"error": str(exc)}, status=400)
+        return view.json({"niche": niche, "influencers": board.top(niche, limit)})
+
+    @app.page("/alerts/recent")
+    async def alerts(view: View, request: Request) -> Response:
+        try:
+            limit = parse_limit(request.query.get("limit"), default=20)
+        except ValueError as exc:
+            return view.json({"error": str(exc)}, status=400)
+        return view.json({"alerts": recent.latest(limit)})
+
+
+def _register_gauges(worker: Worker) -> None:
+    app, metrics, settings = worker.app, worker.metrics, worker.settings
+    inputs = {settings.topic_posts, settings.topic_snapshots}
+
+    @app.timer(GAUGE_INTERVAL_S)
+    async def refresh_gauges() -> None:
+        consumer = app.consumer
+        for tp in consumer.assignment():
+            if tp.topic in inputs:
+                highwater = consumer.highwater(tp)
+                position = consumer._read_offset.get(tp)  # last offset handed to the agent
+                if highwater is not None:
+                    metrics.set_consumer_lag(tp.topic, tp.partition, max(0, highwater - 1 - (position if position is not None else -1)))
+        metrics.set_accounts_tracked(len(worker.accounts.table.data))
+        metrics.set_state_size(worker.accounts.state_bytes)
+        for niche, scores in worker.board.scores_by_niche(TOP_RANKS).items():
+            metrics.set_top_scores(niche, scores)
+
+    @app.on_rebalance_complete.connect
+    async def on_rebalance(app_: faust.App, **kwargs: object) -> None:
+        metrics.rebalanced([(tp.topic, tp.partition) for tp in app.consumer.assignment() if tp.topic in inputs])

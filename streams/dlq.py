@@ -10,12 +10,7 @@ committed offset.
 
 from __future__ import annotations
 
-import logging
-from typing import Any
-
 from streams import __version__
-
-log = logging.getLogger(__name__)
 
 MAX_REASON_BYTES = 1000
 
@@ -28,15 +23,3 @@ def dlq_headers(reason: str, topic: str, partition: int, offset: int) -> list[tu
         ("nichewatch-original-offset", str(offset).encode()),
         ("nichewatch-version", __version__.encode()),
     ]
-
-
-async def dead_letter(dlq_topic: Any, message: Any, reason: str) -> None:
-    """Send a Faust message's original key and bytes to the DLQ, with the reason in headers."""
-    log.warning(
-        "bad input %s[%d]@%d -> %s: %s", message.topic, message.partition, message.offset, dlq_topic.get_topic_name(), reason
-    )
-    await dlq_topic.send(
-        key=message.key,
-        value=message.value,
-        headers=dlq_headers(reason, message.topic, message.partition, message.offset),
-    )

@@ -13,7 +13,6 @@ import logging
 from collections.abc import Callable
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
-from mode import Service
 
 from streams.kafka_config import kafka_python_config
 from streams.settings import Settings
@@ -23,33 +22,38 @@ log = logging.getLogger(__name__)
 RecordHandler = Callable[[bytes | None, bytes | None], None]
 
 
-class TopicFollower(Service):
-    def __init__(self, settings: Settings, topic: str, on_record: RecordHandler, **kwargs: object) -> None:
+class TopicFollower:
+    def __init__(self, settings: Settings, topic: str, on_record: RecordHandler) -> None:
         self.settings = settings
         self.topic = topic
         self.on_record = on_record
         self.ready = asyncio.Event()
-        super().__init__(**kwargs)
 
-    @Service.task
-    async def _follow(self) -> None:
+    async def run(self) -> None:
+        """Follow the topic until cancelled (when the worker stops)."""
         consumer = AIOKafkaConsumer(
-            **kafka_python_config(self.settings), enable_auto_commit=False, group_id=None, auto_offset_reset="earliest"
+            self.topic,  # without a group_id, aiokafka assigns every partition of the topic
+            **kafka_python_config(self.settings),
+            enable_auto_commit=False,
+            group_id=None,
+            auto_offset_reset="earliest",
         )
         await consumer.start()
+        log.info("following %s", self.topic)
+        end: dict[TopicPartition, int] | None = None
         try:
-            partitions = [TopicPartition(self.topic, p) for p in sorted(consumer.partitions_for_topic(self.topic) or ())]
-            if not partitions:
-                await consumer.force_metadata_update()
-                partitions = [TopicPartition(self.topic, p) for p in sorted(consumer.partitions_for_topic(self.topic) or ())]
-            consumer.assign(partitions)
-            await consumer.seek_to_beginning(*partitions)
-            end = await consumer.end_offsets(partitions)
-            while not self.should_stop:
-                if not self.ready.is_set() and all([await consumer.position(tp) >= end[tp] for tp in partitions]):
-                    self.ready.set()
-                for records in (await consumer.getmany(timeout_ms=500)).values():
+            while True:
+                batches = await consumer.getmany(timeout_ms=500)
+                for records in batches.values():
                     for record in records:
                         self.on_record(record.key, record.value)
+                if self.ready.is_set():
+                    continue
+                assigned = consumer.assignment()
+                if assigned and end is None:
+                    end = await consumer.end_offsets(list(assigned))
+                if end is not None and all([await consumer.position(tp) >= offset for tp, offset in end.items()]):
+                    log.info("following %s: caught up with %d partition(s)", self.topic, len(end))
+                    self.ready.set()
         finally:
             await consumer.stop()

