@@ -20,6 +20,7 @@ before it, so one purchase is one alert.
 from __future__ import annotations
 
 import hashlib
+from bisect import bisect_right
 import math
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -134,15 +135,15 @@ def _test(
 
 
 def baseline_before(state: AccountState, config: EngineConfig, key: str, cutoff_ts: float) -> Baseline:
-    """Median/MAD of hourly growth rates observed before ``cutoff_ts``; cached per hour."""
+    """Median/MAD of hourly growth rates observed before ``cutoff_ts``; refreshed daily."""
     hour = int(state.latest_ts // HOUR)
     cached = state.baselines.get(key)
     # The cut-off trails the window by a day or more, so a day's staleness is harmless
     # and saves a sort per observation.
     if cached is not None and 0 <= hour - cached.hour < BASELINE_REFRESH_HOURS:
         return cached
-    points = [entry for entry in state.hourly.ordered() if entry[0] <= cutoff_ts]
-    rates = [(f1 - f0) * HOUR / (t1 - t0) for (t0, f0), (t1, f1) in zip(points, points[1:]) if t1 > t0]
+    ends, all_rates = _hourly_rates(state, hour)
+    rates = all_rates[: bisect_right(ends, cutoff_ts)]
     if len(rates) >= 3:
         mid = median(rates)
         mad = median([abs(r - mid) for r in rates])
@@ -151,6 +152,21 @@ def baseline_before(state: AccountState, config: EngineConfig, key: str, cutoff_
     baseline = Baseline(hour, mid, mad, len(rates))
     state.baselines[key] = baseline
     return baseline
+
+
+def _hourly_rates(state: AccountState, hour: int) -> tuple[list[int], list[float]]:
+    """Growth per hour between consecutive buckets, by end time; shared by both windows."""
+    cached = state.rate_cache
+    if cached is not None and cached[0] == hour:
+        return cached[1], cached[2]
+    points = state.hourly.ordered()
+    ends, rates = [], []
+    for (t0, f0), (t1, f1) in zip(points, points[1:]):
+        if t1 > t0:
+            ends.append(t1)
+            rates.append((f1 - f0) * HOUR / (t1 - t0))
+    state.rate_cache = (hour, ends, rates)
+    return ends, rates
 
 
 def _sigma(baseline: Baseline, followers: int, config: EngineConfig) -> float:

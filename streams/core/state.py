@@ -108,6 +108,7 @@ class AccountState:
     # a cache like ``baselines``, never persisted.
     short_clear: tuple[int, Baseline, float, float] | None = None
     scored_ts: float = 0.0  # event time of the last influencer rescoring (not persisted)
+    rate_cache: tuple[int, list[int], list[float]] | None = None  # (hour, ends, rates), not persisted
 
     @classmethod
     def new(cls, account_id: str, platform: str, handle: str, config: EngineConfig) -> AccountState:
