@@ -108,6 +108,8 @@ class WorkerProcess:
         return self.workdir / f"worker-{self.web_port}.log"
 
     def env(self) -> dict[str, str]:
+        self.web_port = self.web_port or free_port()
+        self.metrics_port = self.metrics_port or free_port()
         env = {k: v for k, v in os.environ.items() if not k.startswith("NICHEWATCH_")}
         env.update(
             NICHEWATCH_KAFKA_BOOTSTRAP_SERVERS=self.broker.bootstrap_servers,
@@ -122,15 +124,14 @@ class WorkerProcess:
         return env
 
     def create_topics(self) -> None:
-        subprocess.run(
+        result = subprocess.run(
             [sys.executable, "-m", "streams.cli", "topics", "create"],
-            env=self.env(), check=True, capture_output=True, timeout=60,
+            env=self.env(), capture_output=True, text=True, timeout=60,
         )
+        assert result.returncode == 0, f"topics create failed: {result.stderr}"
 
     def start(self) -> WorkerProcess:
         self.workdir.mkdir(parents=True, exist_ok=True)
-        self.web_port = self.web_port or free_port()
-        self.metrics_port = self.metrics_port or free_port()
         self.create_topics()
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(
@@ -173,3 +174,32 @@ class WorkerProcess:
         if not self.log_path.exists():
             return "(no worker log)"
         return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+
+
+def http_get(port: int, path: str, timeout: float = 10.0) -> tuple[int, dict]:
+    """GET a worker's HTTP API; returns (status, JSON body)."""
+    import json
+    import urllib.error
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=timeout) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.loads(exc.read() or b"{}")
+
+
+def metric_value(port: int, name: str, **labels: str) -> float:
+    """Sum of the samples of ``name`` on a worker's /metrics whose labels include ``labels``."""
+    import urllib.request
+
+    from prometheus_client.parser import text_string_to_metric_families
+
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as response:
+        text = response.read().decode()
+    total = 0.0
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            if sample.name == name and all(sample.labels.get(k) == v for k, v in labels.items()):
+                total += sample.value
+    return total
