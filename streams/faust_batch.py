@@ -203,6 +203,11 @@ class TableWriter:
             return None
         return store.data.get(key)
 
+    def keep_decoded(self, key: bytes, value: Any) -> None:
+        """Replace a value read back from the changelog by its decoded form (memory store only)."""
+        if not self._rocks and key not in self.dirty:
+            self.table.data.data[key] = value
+
     def put(self, partition: int, key: bytes, value: Any) -> None:
         self.dirty[key] = (partition, value)
         if not self._rocks:

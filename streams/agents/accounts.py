@@ -38,7 +38,7 @@ class PartitionStore(MutableMapping[str, AccountState]):
             return default
         if type(value) is dict:  # recovered from the changelog: decode once, keep it live
             value = AccountState.from_dict(value, self.config)
-            self.writer.table.data.data[account_id.encode()] = value
+            self.writer.keep_decoded(account_id.encode(), value)
         return value  # type: ignore[no-any-return]
 
     def __getitem__(self, account_id: str) -> AccountState:
