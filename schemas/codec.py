@@ -18,6 +18,11 @@ from schemas.events import SCHEMA_VERSION, AccountSnapshot, InputEvent, Post, ch
 
 MAX_PAYLOAD_BYTES = 256 * 1024
 MAX_DEPTH_HINT = "JSON nested too deep"
+# Counters above this are not real, and would not survive the trip through the state
+# changelog (orjson writes 64-bit integers only) or into floats for engagement rates.
+MAX_COUNT_BITS = 53
+_POST_COUNTS = ("followers", "following", "likes", "comments", "shares", "views")
+_SNAPSHOT_COUNTS = ("followers", "following", "posts_count")
 
 _INPUT_KINDS = ("post", "snapshot")
 _INPUT = TypeAdapter(Annotated[Post | AccountSnapshot, Field(discriminator="kind")])
@@ -48,7 +53,19 @@ def decode_event(raw: bytes) -> InputEvent:
         check_not_in_future(event)
     except ValueError as exc:
         raise DecodeError(f"invalid event: {exc}") from None
+    if type(event) is Post:
+        combined = event.followers | event.likes | event.comments | event.shares | (event.following or 0) | (event.views or 0)
+    else:
+        combined = event.followers | (event.following or 0) | (event.posts_count or 0)  # type: ignore[union-attr]
+    if combined.bit_length() > MAX_COUNT_BITS:
+        raise DecodeError(_count_reason(event))
     return event
+
+
+def _count_reason(event: InputEvent) -> str:
+    names = _POST_COUNTS if type(event) is Post else _SNAPSHOT_COUNTS
+    too_big = [name for name in names if (getattr(event, name) or 0).bit_length() > MAX_COUNT_BITS]
+    return f"invalid event: {', '.join(too_big)}: counter of 2**{MAX_COUNT_BITS} or more"
 
 
 def describe_validation_error(exc: ValidationError, limit: int = 3) -> str:
