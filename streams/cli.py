@@ -25,6 +25,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "streams.commands.replay",
     "streams.commands.feed",
     "streams.commands.alerts",
+    "streams.commands.demo",
 )
 
 

@@ -1,0 +1,173 @@
+"""`nichewatch demo`: the whole system on this machine, watched from the terminal.
+
+    local Kafka ─► topics + sample niches ─► worker (metrics, HTTP API)
+                                  ▲                       │
+    feed simulate --realtime ─────┘        alerts, throughput, lag, top influencers
+                                                          ▼
+                                         this terminal (and Prometheus, if installed)
+
+Every child process is started bound to this one (it dies with it), and Ctrl-C stops
+them in reverse order, so nothing is left behind.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import orjson
+from kafka import KafkaConsumer
+
+from schemas.events import NicheDefinition
+from streams.cli import CliError
+from streams.commands.alerts import describe_alert
+from streams.feeds.catalogue import canonical_niches
+from streams.kafka_config import kafka_python_config
+from streams.live_status import status_line, top_lines
+from streams.kafka_local import KafkaToolingError, LocalKafka, die_with_parent, free_port
+from streams.niche_config import write_niche
+from streams.settings import Settings, load_settings
+from streams.topic_admin import create_topics
+
+PROMETHEUS_CONFIG = Path(__file__).resolve().parents[2] / "prometheus"
+STATUS_EVERY_S = 5.0
+TOP_EVERY_S = 30.0
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser("demo", help="run Kafka, a worker and a live feed here; watch alerts live")
+    parser.add_argument("--accounts", type=int, default=300, help="simulated accounts (default 300)")
+    parser.add_argument("--days", type=int, default=14, help="simulated days (default 14)")
+    parser.add_argument("--speed", type=float, default=10_080.0,
+                        help="simulated seconds per real second (default 10080: a week a minute)")
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--duration", type=float, default=0.0, help="stop after this many seconds (0: at Ctrl-C)")
+    parser.set_defaults(func=run)
+
+
+class Processes:
+    def __init__(self, logs: Path) -> None:
+        self.logs = logs
+        self.running: list[tuple[str, subprocess.Popen[bytes]]] = []
+
+    def start(self, name: str, argv: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
+        with (self.logs / f"{name}.log").open("ab") as log:
+            process = subprocess.Popen(argv, env=env, stdout=log, stderr=subprocess.STDOUT,
+                                       stdin=subprocess.DEVNULL, preexec_fn=die_with_parent)
+        self.running.append((name, process))
+        return process
+
+    def stop_all(self) -> None:
+        for name, process in reversed(self.running):
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+                try:
+                    process.wait(30)
+                except subprocess.TimeoutExpired:
+                    print(f"demo: {name} did not stop in 30s; killing it", file=sys.stderr)
+                    process.kill()
+                    process.wait()
+        self.running.clear()
+
+
+def run(args: argparse.Namespace) -> int:
+    settings = load_settings()
+    external = "kafka_bootstrap_servers" in settings.model_fields_set
+    workdir = Path(tempfile.mkdtemp(prefix="nichewatch-demo-"))
+    processes = Processes(workdir)
+    broker: LocalKafka | None = None
+    try:
+        if not external:
+            broker = LocalKafka(run_dir=workdir / "kafka", cache_dir=settings.cache_dir)
+            print("demo: starting a local Kafka (first run fetches the jars from Maven Central) ...", flush=True)
+            try:
+                broker.start(bound_to_parent=True)
+            except KafkaToolingError as exc:
+                raise CliError(str(exc)) from None
+            print(f"demo: Kafka ready on {broker.bootstrap_servers} in {broker.startup_seconds:.1f}s", flush=True)
+            settings = load_settings(kafka_bootstrap_servers=broker.bootstrap_servers)
+        create_topics(settings)
+        for name, tags in canonical_niches().items():
+            write_niche(settings, NicheDefinition(name=name, tags=tags), name)
+        print(f"demo: topics created; niches: {', '.join(sorted(canonical_niches()))}", flush=True)
+        env = _child_env(settings, workdir)
+        cli = [sys.executable, "-m", "streams.cli"]
+        processes.start("worker", [*cli, "worker"], env)
+        web, metrics = env["NICHEWATCH_WEB_PORT"], env["NICHEWATCH_METRICS_PORT"]
+        print(f"demo: worker HTTP API http://127.0.0.1:{web}/alerts/recent , "
+              f"/niches/<niche>/top , /accounts/<account_id>", flush=True)
+        print(f"demo: metrics http://127.0.0.1:{metrics}/metrics", flush=True)
+        _maybe_start_prometheus(processes, workdir, int(metrics))
+        processes.start("feed", [*cli, "feed", "simulate", "--realtime", "--quiet", "--seed", str(args.seed),
+                                 "--accounts", str(args.accounts), "--days", str(args.days),
+                                 "--speed", str(args.speed)], env)
+        print(f"demo: live feed started ({args.accounts} accounts, {args.days} simulated days at "
+              f"{args.speed:,.0f}x); logs in {workdir}; Ctrl-C stops everything", flush=True)
+        _watch(settings, int(web), int(metrics), args.duration)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        print("demo: stopping ...", flush=True)
+        processes.stop_all()
+        if broker is not None:
+            broker.stop()
+        print("demo: stopped", flush=True)
+    return 0
+
+
+def _child_env(settings: Settings, workdir: Path) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(
+        NICHEWATCH_KAFKA_BOOTSTRAP_SERVERS=settings.kafka_bootstrap_servers,
+        NICHEWATCH_DATA_DIR=str(workdir / "worker-data"),
+        NICHEWATCH_WEB_PORT=str(free_port()),
+        NICHEWATCH_METRICS_PORT=str(free_port()),
+    )
+    return env
+
+
+def _maybe_start_prometheus(processes: Processes, workdir: Path, metrics_port: int) -> None:
+    binary = shutil.which("prometheus")
+    if binary is None:
+        print("demo: no prometheus binary on this machine; skipping Prometheus (apt-get install prometheus)")
+        return
+    config = workdir / "prometheus"
+    shutil.copytree(PROMETHEUS_CONFIG, config, ignore=shutil.ignore_patterns("tests"))
+    (config / "targets").mkdir(exist_ok=True)
+    (config / "targets" / "worker.json").write_bytes(orjson.dumps([{"targets": [f"127.0.0.1:{metrics_port}"]}]))
+    port = free_port()
+    processes.start("prometheus", [binary, f"--config.file={config / 'prometheus.local.yml'}",
+                                   f"--storage.tsdb.path={config / 'data'}",
+                                   f"--web.listen-address=127.0.0.1:{port}"], dict(os.environ))
+    print(f"demo: Prometheus http://127.0.0.1:{port} (rules loaded from prometheus/rules.yml)", flush=True)
+
+
+def _watch(settings: Settings, web_port: int, metrics_port: int, duration: float) -> None:
+    consumer = KafkaConsumer(settings.topic_alerts, **kafka_python_config(settings), group_id=None,
+                             auto_offset_reset="earliest", enable_auto_commit=False)
+    began = last_status = time.monotonic()
+    last_top = began
+    previous: tuple[float, float] | None = None
+    try:
+        while not duration or time.monotonic() - began < duration:
+            for records in consumer.poll(timeout_ms=1000).values():
+                for record in records:
+                    print("ALERT " + describe_alert(orjson.loads(record.value)), flush=True)
+            now = time.monotonic()
+            if now - last_status >= STATUS_EVERY_S:
+                last_status = now
+                line, previous = status_line(metrics_port, previous)
+                print(line, flush=True)
+            if now - last_top >= TOP_EVERY_S:
+                last_top = now
+                for line in top_lines(web_port, sorted(canonical_niches())):
+                    print(line, flush=True)
+    finally:
+        consumer.close()
