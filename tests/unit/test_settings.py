@@ -85,3 +85,11 @@ def test_worker_with_bad_configuration_exits_with_one_line_naming_the_setting() 
     assert result.returncode == 2
     assert "NICHEWATCH_STORE" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_readme_documents_every_setting() -> None:
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    missing = [f"NICHEWATCH_{name.upper()}" for name in Settings.model_fields if f"`NICHEWATCH_{name.upper()}`" not in readme]
+    assert missing == []
