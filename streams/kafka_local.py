@@ -131,7 +131,14 @@ class LocalKafka:
     controller_port: int = 0
     extra_properties: Mapping[str, str] = field(default_factory=dict)
     extra_listeners: Mapping[str, tuple[int, str]] = field(default_factory=dict)
-    """name -> (port, security protocol), e.g. {"SASL": (19094, "SASL_PLAINTEXT")}."""
+    """name -> (port, security protocol), e.g. {"SASL": (19094, "SASL_PLAINTEXT")}.
+
+    Listener-specific settings (JAAS config, keystores) go in ``extra_properties`` under
+    ``listener.name.<lower-case name>.``; inter-broker and controller traffic stay PLAINTEXT.
+    """
+    scram_users: Mapping[str, tuple[str, str]] = field(default_factory=dict)
+    """user name -> (SCRAM mechanism, password), written into the KRaft metadata when the
+    storage is formatted (first start only), e.g. {"alice": ("SCRAM-SHA-512", "secret")}."""
     heap: str = "768m"
     startup_seconds: float | None = None
     _process: subprocess.Popen[bytes] | None = None
@@ -139,6 +146,10 @@ class LocalKafka:
     @property
     def bootstrap_servers(self) -> str:
         return f"127.0.0.1:{self.port}"
+
+    def listener_address(self, name: str) -> str:
+        """host:port of the extra listener ``name``."""
+        return f"127.0.0.1:{self.extra_listeners[name][0]}"
 
     @property
     def log_path(self) -> Path:
@@ -282,13 +293,23 @@ class LocalKafka:
         ]
 
     def _format(self, libs: Path, props: Path) -> None:
+        scram: list[str] = []
+        for user, (mechanism, password) in self.scram_users.items():
+            if any(c in user + password for c in ",[]="):
+                raise KafkaToolingError(f"SCRAM user {user!r}: name and password must not contain , [ ] =")
+            scram += ["--add-scram", f"{mechanism}=[name={user},password={password}]"]
         result = subprocess.run(
-            self._java(libs, "kafka.tools.StorageTool", "format", f"--cluster-id={_cluster_id()}", f"--config={props}"),
+            self._java(
+                libs, "kafka.tools.StorageTool", "format", f"--cluster-id={_cluster_id()}", f"--config={props}", *scram
+            ),
             capture_output=True,
             text=True,
         )
         if result.returncode != 0:
-            raise KafkaToolingError(f"formatting KRaft storage failed:\n{result.stdout}{result.stderr}")
+            output = f"{result.stdout}{result.stderr}"
+            for _, password in self.scram_users.values():
+                output = output.replace(password, "***")
+            raise KafkaToolingError(f"formatting KRaft storage failed:\n{output}")
 
     def _wait_ready(self, timeout: float) -> None:
         from kafka import KafkaAdminClient  # kafka-python; only the tooling needs it
