@@ -15,10 +15,18 @@ import time
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
-from schemas.codec import DecodeError, decode_event, encode
+from schemas.codec import MAX_PAYLOAD_BYTES, DecodeError, decode_event, encode
 from schemas.events import FollowerSpikeAlert, InfluencerProfile, Post
 from streams.core.engine import Engine
 from streams.metrics import NO_NICHE, UNKNOWN_PLATFORM, DlqReason, Metrics
+
+
+# A dead letter must itself be deliverable. The broker accepts input records up to its
+# max.message.bytes (~1 MiB), but the worker's producer stops at ~1 MB (Faust's
+# producer_max_request_size) and the DLQ topic at the same broker limit *with* our headers
+# added; a dead letter that cannot be sent crashes the worker at the same offset forever.
+DLQ_MAX_VALUE_BYTES = MAX_PAYLOAD_BYTES  # anything larger was rejected for its size anyway
+DLQ_MAX_KEY_BYTES = 4096
 
 
 class Record(NamedTuple):
@@ -124,6 +132,22 @@ class Pipeline:
 
     def _dead(self, result: BatchResult, record: Record, reason: str) -> None:
         kind = reason_class(reason)
+        record, reason = fit_for_dlq(record, reason)
         result.dead_letters.append(DeadLetter(record, reason, kind))
         self.metrics.dlq_written(kind)
         self.metrics.ingested(UNKNOWN_PLATFORM, NO_NICHE, "invalid")
+
+
+def fit_for_dlq(record: Record, reason: str) -> tuple[Record, str]:
+    """Cut an oversized key or value down to what the DLQ can take, saying so in the reason."""
+    key, value = record.key, record.value
+    notes = []
+    if value is not None and len(value) > DLQ_MAX_VALUE_BYTES:
+        notes.append(f"value truncated to its first {DLQ_MAX_VALUE_BYTES} of {len(value)} bytes")
+        value = value[:DLQ_MAX_VALUE_BYTES]
+    if key is not None and len(key) > DLQ_MAX_KEY_BYTES:
+        notes.append(f"key truncated to its first {DLQ_MAX_KEY_BYTES} of {len(key)} bytes")
+        key = key[:DLQ_MAX_KEY_BYTES]
+    if not notes:
+        return record, reason
+    return record._replace(key=key, value=value), f"{reason} ({'; '.join(notes)})"

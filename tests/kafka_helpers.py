@@ -203,3 +203,21 @@ def metric_value(port: int, name: str, **labels: str) -> float:
             if sample.name == name and all(sample.labels.get(k) == v for k, v in labels.items()):
                 total += sample.value
     return total
+
+
+def consume_all(broker: Broker, topic: str, timeout: float = 60.0) -> list[ConsumerRecord]:
+    """Every record of ``topic`` up to its end offsets as of this call."""
+    expected = sum(broker.end_offsets(topic).values())
+    records = broker.consume(topic, expected, timeout=timeout) if expected else []
+    assert len(records) >= expected, f"read {len(records)} of {expected} records of {topic}"
+    return records
+
+
+def fully_committed(broker: Broker, group: str, topics: Iterable[str]) -> bool:
+    """The group's committed offset equals the end offset on every partition that holds data."""
+    for topic in topics:
+        committed = broker.committed(group, topic)
+        for partition, end in broker.end_offsets(topic).items():
+            if end > 0 and committed.get(partition) != end:
+                return False
+    return True

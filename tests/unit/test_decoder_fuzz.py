@@ -190,3 +190,19 @@ def test_counters_beyond_64_bits_are_rejected_not_carried_into_state() -> None:
     reason = decode_or_reason(dumps({**snapshot, "kind": "snapshot", "followers": 5, "posts_count": 10**20}))
     assert isinstance(reason, str) and "posts_count" in reason
     run_pipeline([(ACCOUNT.encode(), dumps({**valid_post(i), "likes": 10**30 if i == 2 else 5})) for i in (1, 2, 3)])
+
+
+def test_oversized_dead_letters_are_cut_to_what_the_dlq_can_take() -> None:
+    # Found on the broker (tests/faults/test_poison.py): a 1 MB record is accepted by the
+    # broker but re-sending it to the DLQ failed (MessageSizeTooLargeError) and crashed the
+    # worker, which then met the same record again after every restart.
+    from streams.pipeline import DLQ_MAX_KEY_BYTES, DLQ_MAX_VALUE_BYTES
+
+    pipeline = Pipeline(Engine(niches=NICHES), Metrics(new_registry()))
+    big_value, big_key = b"x" * 1_000_000, b"k" * 900_000
+    result = pipeline.process([Record("posts", 0, 7, ACCOUNT.encode(), big_value), Record("posts", 0, 8, big_key, b"{")])
+    first, second = result.dead_letters
+    assert first.record.value == big_value[:DLQ_MAX_VALUE_BYTES] and first.record.offset == 7
+    assert first.reason.startswith("payload of 1000000 bytes") and "value truncated" in first.reason
+    assert first.reason_class == "too_large"
+    assert second.record.key == big_key[:DLQ_MAX_KEY_BYTES] and "key truncated" in second.reason
