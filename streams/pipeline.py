@@ -86,6 +86,7 @@ class Pipeline:
         engine, metrics = self.engine, self.metrics
         wall = time.time() if now is None else now
         for record in records:
+            metrics.consumed(record.topic)
             if record.value is None:
                 self._dead(result, record, "missing value (null record)")
                 continue
@@ -129,6 +130,7 @@ class Pipeline:
         else:
             result.profiles.append(Outgoing(key, encode(output)))
             self.metrics.influencer_updated(output.primary_niche)  # type: ignore[union-attr]
+            self.metrics.observe_engagement(output.primary_niche, output.tier, output.median_engagement_rate)  # type: ignore[union-attr]
 
     def _dead(self, result: BatchResult, record: Record, reason: str) -> None:
         kind = reason_class(reason)
