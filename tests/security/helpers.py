@@ -47,9 +47,14 @@ def consume(settings: Settings, topic: str, count: int, timeout: float = 60.0) -
     return records
 
 
+NICHEWATCH = Path(sys.executable).parent / "nichewatch"
+"""The console script users run (WorkerProcess runs ``python -m streams.cli``)."""
+
+
 def run_cli(env: Mapping[str, str], *args: str, cwd: Path | None = None,
             timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    """``nichewatch *args`` with exactly ``env``."""
     return subprocess.run(
-        [sys.executable, "-m", "streams.cli", *args],
+        [str(NICHEWATCH), *args],
         env=dict(env), cwd=cwd, capture_output=True, text=True, timeout=timeout,
     )

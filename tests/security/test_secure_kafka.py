@@ -9,6 +9,7 @@ writes with kafka-python configured by the same ``streams.kafka_config``.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 import sys
@@ -21,12 +22,14 @@ import pytest
 
 from schemas.events import NicheDefinition
 from streams.kafka_local import LocalKafka, die_with_parent, free_port
+from streams.follower import TopicFollower
+from streams.kafka_config import faust_credentials
 from streams.niche_config import write_niche
 from streams.settings import load_settings
 from streams.topic_admin import missing_topics
 from tests.events_factory import post_bytes
 from tests.kafka_helpers import Broker, WorkerProcess, http_get, wait_until
-from tests.security.helpers import consume, produce, run_cli, settings_from_env
+from tests.security.helpers import NICHEWATCH, consume, produce, run_cli, settings_from_env
 from tests.security.tls import TlsFiles, make_tls
 
 pytestmark = pytest.mark.integration
@@ -35,8 +38,6 @@ USER = "nichewatch-svc"
 PASSWORD = f"nw-pw-{uuid.uuid4().hex}"
 WRONG_PASSWORD = f"nw-wrong-{uuid.uuid4().hex}"
 TOPICS = ("posts", "snapshots", "niches", "alerts", "influencers", "dlq")
-NICHEWATCH = Path(sys.executable).parent / "nichewatch"
-"""The console script users run (``python -m streams.cli`` is what WorkerProcess runs)."""
 
 
 @dataclass
@@ -51,6 +52,14 @@ class SecureBroker:
             "NICHEWATCH_KAFKA_SASL_MECHANISM": "SCRAM-SHA-512",
             "NICHEWATCH_KAFKA_SASL_USERNAME": USER,
             "NICHEWATCH_KAFKA_SASL_PASSWORD": password,
+        }
+
+    def sasl_ssl_env(self) -> dict[str, str]:
+        return {
+            **self.sasl_env(),
+            "NICHEWATCH_KAFKA_BOOTSTRAP_SERVERS": self.local.listener_address("SASLSSL"),
+            "NICHEWATCH_KAFKA_SECURITY_PROTOCOL": "SASL_SSL",
+            "NICHEWATCH_KAFKA_SSL_CAFILE": str(self.tls.ca_cert),
         }
 
     def ssl_env(self, *, trust_ca: bool = True) -> dict[str, str]:
@@ -69,13 +78,20 @@ def secure(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SecureBroker]:
     local = LocalKafka(
         run_dir=tmp_path_factory.mktemp("secure-kafka"),
         cache_dir=load_settings().cache_dir,
-        extra_listeners={"SASL": (free_port(), "SASL_PLAINTEXT"), "SSL": (free_port(), "SSL")},
+        extra_listeners={
+            "SASL": (free_port(), "SASL_PLAINTEXT"),
+            "SSL": (free_port(), "SSL"),
+            "SASLSSL": (free_port(), "SASL_SSL"),
+        },
         extra_properties={
             "sasl.enabled.mechanisms": "SCRAM-SHA-512",
-            "listener.name.sasl.sasl.enabled.mechanisms": "SCRAM-SHA-512",
-            "listener.name.sasl.scram-sha-512.sasl.jaas.config":
-                "org.apache.kafka.common.security.scram.ScramLoginModule required;",
+            **{
+                f"listener.name.{name}.scram-sha-512.sasl.jaas.config":
+                    "org.apache.kafka.common.security.scram.ScramLoginModule required;"
+                for name in ("sasl", "saslssl")
+            },
             **tls.listener_properties("SSL"),
+            **tls.listener_properties("SASLSSL"),
         },
         scram_users={USER: ("SCRAM-SHA-512", PASSWORD)},
         heap="512m",
@@ -177,6 +193,36 @@ class TestSasl:
         for text in (repr(settings), str(settings), settings.model_dump_json(), str(settings.model_dump())):
             assert PASSWORD not in text
             assert "**********" in text
+        assert PASSWORD not in repr(faust_credentials(settings))
+
+
+# --- SASL_SSL (no worker: the CLI, kafka-python and the aiokafka follower) ----------------------
+
+
+def test_sasl_ssl_cli_producer_and_follower(secure: SecureBroker, tmp_path: Path) -> None:
+    unique = uuid.uuid4().hex[:8]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("NICHEWATCH_")}
+    env.update(secure.sasl_ssl_env(), NICHEWATCH_DATA_DIR=str(tmp_path / "data"),
+               **{f"NICHEWATCH_TOPIC_{topic.upper()}": f"{topic}-saslssl-{unique}" for topic in TOPICS})
+    created = run_cli(env, "topics", "create", cwd=tmp_path)
+    assert created.returncode == 0, created.stderr
+    assert run_cli(env, "topics", "check", cwd=tmp_path).returncode == 0
+    settings = settings_from_env(env)
+    write_niche(settings, NicheDefinition(name="pens", tags=["#FountainPens"]), "pens")
+
+    seen: list[bytes | None] = []
+    follower = TopicFollower(settings, settings.topic_niches, lambda key, value: seen.append(key))
+
+    async def follow() -> None:
+        task = asyncio.create_task(follower.run())
+        try:
+            await asyncio.wait_for(follower.ready.wait(), timeout=60)
+        finally:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+
+    asyncio.run(follow())
+    assert seen == [b"pens"]
 
 
 # --- wrong credentials, untrusted certificate ---------------------------------------------------
