@@ -86,32 +86,40 @@ class Engine:
     def process(self, event: Post | AccountSnapshot) -> list[Output]:
         """Apply one event; return the alerts and profiles it caused (usually none)."""
         config = self.config
+        stats = self.stats
         ts = event.observed_at.timestamp()
         account_id = event.account_id
         state = self.store.get(account_id)
         if state is None:
             state = AccountState.new(account_id, event.platform, event.handle, config)
         elif ts < state.seen_ts - config.allowed_lateness_s:
-            self.stats.late_dropped += 1
+            stats.late_dropped += 1
             return []
-        self.stats.events += 1
-        if type(event) is Post:
-            self.stats.posts += 1
-            self.mentions.record(account_id, event.text, event.posted_at.timestamp(), event.followers)
-            observation = Observation(
-                ts, event.followers, event.handle, event.post_id, int(event.posted_at.timestamp()),
-                event.likes + event.comments + event.shares, event.views, self.matcher.match(event.tags),
-                event.comments,
-            )
-        else:
-            self.stats.snapshots += 1
-            observation = Observation(ts, event.followers, event.handle)
+        stats.events += 1
         if ts > state.seen_ts:
             state.seen_ts = ts
-        if config.reorder_delay_s <= 0:
-            outputs = self._apply(state, observation)
+        if type(event) is Post:
+            stats.posts += 1
+            posted = event.posted_at.timestamp()
+            self.mentions.record(account_id, event.text, posted, event.followers)
+            niches = self.matcher.match(event.tags)
+            interactions = event.likes + event.comments + event.shares
+            if config.reorder_delay_s <= 0:
+                outputs = self._apply_fields(
+                    state, ts, event.followers, event.handle, event.post_id, int(posted), interactions,
+                    event.views, niches, event.comments,
+                )
+            else:
+                outputs = self._buffer(state, Observation(
+                    ts, event.followers, event.handle, event.post_id, int(posted), interactions, event.views,
+                    niches, event.comments,
+                ))
         else:
-            outputs = self._buffer(state, observation)
+            stats.snapshots += 1
+            if config.reorder_delay_s <= 0:
+                outputs = self._apply_fields(state, ts, event.followers, event.handle, None, 0, 0, None, (), 0)
+            else:
+                outputs = self._buffer(state, Observation(ts, event.followers, event.handle))
         self.store[account_id] = state
         return outputs
 
@@ -146,43 +154,64 @@ class Engine:
         return outputs
 
     def _apply(self, state: AccountState, observation: Observation) -> list[Output]:
+        o = observation
+        return self._apply_fields(
+            state, o.ts, o.followers, o.handle, o.post_id, o.posted_ts, o.interactions, o.views, o.niches, o.comments
+        )
+
+    def _apply_fields(
+        self,
+        state: AccountState,
+        ts: float,
+        followers: int,
+        handle: str,
+        post_id: str | None,
+        posted_ts: int,
+        interactions: int,
+        views: int | None,
+        niches: tuple[str, ...],
+        comments: int,
+    ) -> list[Output]:
+        # One observation, passed as fields: the hot path builds no Observation.
         config = self.config
-        ts = observation.ts
-        previous_tier = config.tiers.tier_for(state.followers)
+        previous_followers = state.followers
         if ts >= state.latest_ts:
-            state.handle = observation.handle  # handles change; keep the newest
-        state.observe_followers(ts, observation.followers)
-        is_post = observation.post_id is not None
-        new_post = is_post and observation.post_id not in state.posts.posts
+            state.handle = handle  # handles change; keep the newest
+        state.observe_followers(ts, followers)
+        is_post = post_id is not None
+        new_post = False
         if is_post:
-            state.posts.observe(
-                observation.post_id,  # type: ignore[arg-type]
-                PostObservation(
-                    observation.posted_ts, int(ts), observation.interactions, observation.followers,
-                    observation.views, observation.niches, observation.comments,
-                ),
+            posts = state.posts
+            new_post = post_id not in posts.posts
+            posts.observe(
+                post_id,  # type: ignore[arg-type]
+                PostObservation(posted_ts, int(ts), interactions, followers, views, niches, comments),
                 state.latest_ts,
             )
-        outputs: list[Output] = []
         alert = evaluate(state, config, self.mentions)
-        if alert is not None:
-            self.stats.alerts[alert.classification] += 1
-            outputs.append(alert)
         # Re-observations of known posts move the score slowly: rescoring them at most once
         # per event-time hour keeps the hot path short without missing a material change.
-        rescore = (
+        if (
             new_post
             or alert is not None
-            or config.tiers.tier_for(state.followers) != previous_tier
             or (is_post and ts - state.scored_ts >= PROFILE_RESCORE_S)
-        )
-        if rescore:
+            or (state.followers != previous_followers
+                and config.tiers.tier_for(state.followers) != config.tiers.tier_for(previous_followers))
+        ):
             state.scored_ts = ts
             profile = profile_if_changed(state, config, self.cohorts)
-            if profile is not None:
-                self.stats.profiles += 1
-                outputs.append(profile)
-        return outputs
+        else:
+            profile = None
+        if alert is None:
+            if profile is None:
+                return []
+            self.stats.profiles += 1
+            return [profile]
+        self.stats.alerts[alert.classification] += 1
+        if profile is None:
+            return [alert]
+        self.stats.profiles += 1
+        return [alert, profile]
 
 
 class BytesStateStore(MutableMapping[str, AccountState]):

@@ -73,12 +73,18 @@ def profile_if_changed(
 ) -> InfluencerProfile | None:
     """Recompute the account's score; return a profile only when it changed materially."""
     posts = state.posts.values()
-    counts = state.niche_counts()
-    if len(posts) < config.min_posts_for_profile or not counts:
+    if len(posts) < config.min_posts_for_profile:
+        return None
+    # One pass over the posts for the niche counts, engagement rates and publish times.
+    counts: dict[str, int] = {}
+    for p in posts:
+        for niche in p.niches:
+            counts[niche] = counts.get(niche, 0) + 1
+    if not counts:
         return None
     primary = min(counts, key=lambda n: (-counts[n], n))
     tier = config.tiers.tier_for(state.followers)
-    rate = median([p.engagement_rate for p in posts])
+    rate = median([p.interactions / p.followers if p.followers > 0 else 0.0 for p in posts])
     entry = (primary, tier, rate_bin(rate))
     cohorts.move(state.cohort_entry, entry)
     state.cohort_entry = entry
@@ -88,7 +94,14 @@ def profile_if_changed(
     weight = config.cohort_prior_weight
     engagement = (percentile * cohort_size + prior * weight) / (cohort_size + weight)
     focus = counts[primary] / len(posts)
-    consistency = _consistency([p.posted_ts for p in posts])
+    posted = tuple([p.posted_ts for p in posts])
+    # Publish times change only when posts come and go, not when a post is re-observed.
+    cached = state.consistency_cache
+    if cached is not None and cached[0] == posted:
+        consistency = cached[1]
+    else:
+        consistency = _consistency(list(posted))
+        state.consistency_cache = (posted, consistency)
     recent_purchase = any(state.latest_ts - ts <= config.suspicion_memory_s for ts in state.purchase_alerts)
     authenticity = 0.2 if recent_purchase else 1.0
     score = clamp01(
@@ -127,7 +140,7 @@ def profile_if_changed(
         median_engagement_rate=round(rate, 6),
         cohort_size=cohort_size,
         posts_in_window=len(posts),
-        window_start=datetime.fromtimestamp(min(p.posted_ts for p in posts), UTC),
+        window_start=datetime.fromtimestamp(min(posted), UTC),
         window_end=updated_at,
         updated_at=updated_at,
     )

@@ -20,7 +20,7 @@ before it, so one purchase is one alert.
 from __future__ import annotations
 
 import hashlib
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 import math
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -82,19 +82,57 @@ def _short_test(state: AccountState, config: EngineConfig, guard_ts: float) -> E
     clear = state.short_clear
     if clear is not None and followers <= clear[0] and clear[1] is baseline and clear[2] == guard_ts and t >= clear[3]:
         return None
+    floor, relative = config.min_excess_followers, config.short_min_relative
+    # Second shortcut, for growth: the last full scan (same baseline and guard) left every
+    # reference r below its pre-check as long as F < F_r + rate * (t_scan - t_r) + pre_r
+    # (the expected growth only rises with t), and a reference added since (follower
+    # count F_i, at the latest low_followers) as long as F < F_i + pre_i. Below the
+    # smallest of those ceilings the scan cannot find anything; it is skipped with the
+    # same outcome as a scan that found nothing.
+    ceiling = state.short_ceiling
+    if ceiling is not None and ceiling[1] is baseline and ceiling[2] == guard_ts and t >= ceiling[3]:
+        limit = ceiling[0]
+        low = state.low_followers
+        low_limit = low + max(floor, relative * low)
+        if low_limit < limit:
+            limit = low_limit
+        if followers < limit - 1e-6 * (abs(limit) + 1.0):
+            state.short_clear = (followers, baseline, guard_ts, t)
+            return None
     sigma = _sigma(baseline, followers, config)
-    rate, floor, relative = max(baseline.median_per_hour, 0.0), config.min_excess_followers, config.short_min_relative
+    rate = max(baseline.median_per_hour, 0.0)
     found = None
+    limit = math.inf
+    low = followers
     # Oldest first, keeping the latest qualifying reference: the tightest window. The
     # inline pre-check rejects most references without the full test (hot path).
-    for ref_ts, ref_followers in state.hourly.between(max(t - config.short_window_s, guard_ts), t - 1.0):
-        excess = followers - ref_followers - rate * (t - ref_ts) / HOUR
-        if excess < floor or excess < relative * ref_followers:
+    last_ref = t - 1.0
+    for ref_ts, ref_followers in state.hourly.between(max(t - config.short_window_s, guard_ts), t):
+        if ref_ts > last_ref:
+            # Not a reference yet (within a second of now), but it will be one.
+            if ref_followers < low:
+                low = ref_followers
             continue
+        expected = rate * (t - ref_ts) / HOUR
+        excess = followers - ref_followers - expected
+        pre = relative * ref_followers
+        if pre < floor:
+            pre = floor
+        if excess < pre:
+            ceiling_r = ref_followers + expected + pre
+            if ceiling_r < limit:
+                limit = ceiling_r
+            continue
+        limit = -math.inf  # a reference passed the pre-check: no shortcut from this scan
         hit = _test(config, "short", t, followers, ref_ts, ref_followers, baseline, sigma, relative)
         if hit is not None:
             found = hit
-    state.short_clear = (followers, baseline, guard_ts, t) if found is None else None
+    if found is None:
+        state.short_clear = (followers, baseline, guard_ts, t)
+        state.short_ceiling = (limit, baseline, guard_ts, t) if limit > -math.inf else None
+        state.low_followers = low
+    else:
+        state.short_clear = state.short_ceiling = None
     return found
 
 
@@ -108,8 +146,15 @@ def _long_test(state: AccountState, config: EngineConfig, guard_ts: float) -> Ex
     baseline = baseline_before(state, config, "long", ref[0])
     if baseline.rates < config.min_baseline_rates:
         baseline = baseline_before(state, config, "short", t - config.short_window_s)
+    # Pre-check (the threshold is never below the floors), as in _test: most
+    # observations stop here without the sigma.
+    ref_ts, ref_followers = ref
+    hours = max((t - ref_ts) / HOUR, 1.0 / 60.0)
+    excess = followers - ref_followers - max(baseline.median_per_hour, 0.0) * hours
+    if excess < config.min_excess_followers or excess < config.long_min_relative * ref_followers:
+        return None
     sigma = _sigma(baseline, followers, config)
-    return _test(config, "long", t, followers, ref[0], ref[1], baseline, sigma, config.long_min_relative)
+    return _test(config, "long", t, followers, ref_ts, ref_followers, baseline, sigma, config.long_min_relative)
 
 
 def _test(
@@ -155,17 +200,41 @@ def baseline_before(state: AccountState, config: EngineConfig, key: str, cutoff_
 
 
 def _hourly_rates(state: AccountState, hour: int) -> tuple[list[int], list[float]]:
-    """Growth per hour between consecutive buckets, by end time; shared by both windows."""
+    """Growth per hour between consecutive buckets, by end time; shared by both windows.
+
+    Between refreshes the ring mostly loses buckets at its head (pruning) and gains them
+    at its tail, so the rates of the buckets that are still the same are kept and only
+    the new pairs are computed (any other change computes everything again).
+    """
     cached = state.rate_cache
     if cached is not None and cached[0] == hour:
         return cached[1], cached[2]
     points = state.hourly.ordered()
+    if cached is not None and cached[3] is not None and points:
+        old = cached[3]
+        start = bisect_left(old, points[0])
+        kept = len(old) - start
+        if 0 < kept <= len(points) and old[start:] == points[:kept]:
+            ends, rates = cached[1][start:], cached[2][start:]
+            t0, f0 = points[kept - 1]
+            for t1, f1 in points[kept:]:
+                if t1 <= t0:
+                    break
+                ends.append(t1)
+                rates.append((f1 - f0) * HOUR / (t1 - t0))
+                t0, f0 = t1, f1
+            else:
+                state.rate_cache = (hour, ends, rates, points)
+                return ends, rates
     ends, rates = [], []
+    contiguous = True  # one rate per pair of neighbours: the layout reuse relies on
     for (t0, f0), (t1, f1) in zip(points, points[1:]):
         if t1 > t0:
             ends.append(t1)
             rates.append((f1 - f0) * HOUR / (t1 - t0))
-    state.rate_cache = (hour, ends, rates)
+        else:
+            contiguous = False
+    state.rate_cache = (hour, ends, rates, points if contiguous else None)
     return ends, rates
 
 

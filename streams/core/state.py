@@ -107,8 +107,17 @@ class AccountState:
     # (followers, baseline, guard, time) of the last short-window scan that found nothing;
     # a cache like ``baselines``, never persisted.
     short_clear: tuple[int, Baseline, float, float] | None = None
+    # (ceiling, baseline, guard, time) of the last full short-window scan: while followers
+    # stay below ``min(ceiling, low + its floor)`` no reference can pass the scan's
+    # pre-check, so the scan is skipped. ``low_followers`` is the smallest follower count
+    # applied since (every such observation may become a reference). Not persisted.
+    short_ceiling: tuple[float, Baseline, float, float] | None = None
+    low_followers: int = 0
     scored_ts: float = 0.0  # event time of the last influencer rescoring (not persisted)
-    rate_cache: tuple[int, list[int], list[float]] | None = None  # (hour, ends, rates), not persisted
+    # (publish times of the posts, consistency score) of the last rescoring, not persisted
+    consistency_cache: tuple[tuple[int, ...], float] | None = None
+    # (hour, ends, rates, points they came from or None), not persisted
+    rate_cache: tuple[int, list[int], list[float], list[tuple[int, int]] | None] | None = None
 
     @classmethod
     def new(cls, account_id: str, platform: str, handle: str, config: EngineConfig) -> AccountState:
@@ -124,6 +133,8 @@ class AccountState:
     def observe_followers(self, ts: float, followers: int) -> None:
         self.hourly.observe(ts, followers)
         self.daily.observe(ts, followers)
+        if followers < self.low_followers:
+            self.low_followers = followers
         if ts >= self.latest_ts:
             self.latest_ts = ts
             self.followers = followers

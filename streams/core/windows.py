@@ -159,11 +159,14 @@ class PostWindow:
 
     def _evict(self, latest_ts: float) -> None:
         horizon = latest_ts - self.max_age_s
-        stale = [pid for pid, p in self.posts.items() if p.posted_ts < horizon]
+        posts = self.posts
+        stale = [pid for pid, p in posts.items() if p.posted_ts < horizon]
         for pid in stale:
-            del self.posts[pid]
-        excess = len(self.posts) - self.max_posts
-        if excess > 0:
+            del posts[pid]
+        excess = len(posts) - self.max_posts
+        if excess == 1:  # the usual case: one new post over the limit
+            del posts[min(posts, key=lambda pid: (posts[pid].posted_ts, pid))]
+        elif excess > 0:
             oldest = sorted(self.posts, key=lambda pid: (self.posts[pid].posted_ts, pid))[:excess]
             for pid in oldest:
                 del self.posts[pid]
