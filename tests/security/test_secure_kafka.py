@@ -181,6 +181,8 @@ class TestSasl:
         for path in ("/", "/alerts/recent", "/niches/pens/top", f"/accounts/instagram:secure-{worker.app_id}"):
             status, body = http_get(worker.web_port, path)
             assert PASSWORD not in str(body), path
+        assert worker.process is not None  # configured through the environment, not the command line
+        assert PASSWORD.encode() not in Path(f"/proc/{worker.process.pid}/cmdline").read_bytes()
         written = [p for p in worker.workdir.rglob("*") if p.is_file()]
         assert worker.log_path in written
         leaking = [p for p in written if PASSWORD.encode() in p.read_bytes()]
@@ -297,11 +299,13 @@ def test_wrong_password_is_reported_in_one_line_naming_authentication(
     assert "authentication" in output.lower()
 
 
-# --- SSL ------------------------------------------------------------------------------------
+# --- SSL and SASL_SSL workers ------------------------------------------------------------------
 
 
-def test_ssl_cli_and_worker_process_a_post_end_to_end(secure: SecureBroker, tmp_path: Path) -> None:
-    process = start_worker(secure, tmp_path, secure.ssl_env(), "ssl")
+@pytest.mark.parametrize("protocol", ["SSL", "SASL_SSL"])
+def test_tls_cli_and_worker_process_a_post_end_to_end(secure: SecureBroker, tmp_path: Path, protocol: str) -> None:
+    env = secure.ssl_env() if protocol == "SSL" else secure.sasl_ssl_env()
+    process = start_worker(secure, tmp_path, env, protocol.lower().replace("_", "-"))
     try:
         assert_processes_posts_end_to_end(process)
     finally:
