@@ -53,6 +53,9 @@ def build_app(settings: Settings, metrics: Metrics | None = None) -> Worker:
         broker_max_poll_records=10_000,
         consumer_max_fetch_size=4 * 1024 * 1024,
         broker_commit_interval=1.0,
+        # A worker that dies without leaving the group is noticed after this long and its
+        # partitions move to the others (Faust's default is 60 s).
+        broker_session_timeout=10.0,
         web_host=settings.web_host,
         web_bind=settings.web_host,
         web_port=settings.web_port,

@@ -18,10 +18,11 @@ INPUT_PARTITIONS = 8  # posts and snapshots, 4 partitions each
 
 def all_committed(worker: WorkerProcess) -> bool:
     broker, group = worker.broker, worker.app_id
-    return all(
-        broker.committed(group, worker.topics[name]) == broker.end_offsets(worker.topics[name])
-        for name in ("posts", "snapshots")
-    )
+    for name in ("posts", "snapshots"):
+        committed = broker.committed(group, worker.topics[name])
+        if any(committed.get(p, 0) < end for p, end in broker.end_offsets(worker.topics[name]).items()):
+            return False
+    return True
 
 
 def assigned(worker: WorkerProcess) -> float:
