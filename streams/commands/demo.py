@@ -64,16 +64,19 @@ class Processes:
         self.running.append((name, process))
         return process
 
-    def stop_all(self) -> None:
-        for name, process in reversed(self.running):
+    def stop_all(self, grace_s: float = 20.0) -> None:
+        """SIGTERM everything at once (newest first), then kill what is still up after the grace period."""
+        for _, process in reversed(self.running):
             if process.poll() is None:
                 process.send_signal(signal.SIGTERM)
-                try:
-                    process.wait(30)
-                except subprocess.TimeoutExpired:
-                    print(f"demo: {name} did not stop in 30s; killing it", file=sys.stderr)
-                    process.kill()
-                    process.wait()
+        deadline = time.monotonic() + grace_s
+        for name, process in reversed(self.running):
+            try:
+                process.wait(max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                print(f"demo: {name} did not stop in {grace_s:.0f}s; killing it", file=sys.stderr)
+                process.kill()
+                process.wait()
         self.running.clear()
 
 
