@@ -8,7 +8,7 @@ import faust
 from faust.web import Request, Response, View
 
 from schemas.events import NicheDefinition
-from streams.agents.accounts import AccountsAgent, PartitionStore
+from streams.agents.accounts import AGENT_NAME, AccountsAgent, PartitionStore
 from streams.core.config import EngineConfig
 from streams.core.engine import Engine
 from streams.core.state import AccountState
@@ -84,6 +84,7 @@ def build_app(settings: Settings, metrics: Metrics | None = None) -> Worker:
     store = PartitionStore(accounts, config)
     engine.store = store
     agent = AccountsAgent(settings, Pipeline(engine, metrics), store, OutputWriter(app))
+    metrics.declare_agent(AGENT_NAME)
     app.batch_agent(topics.posts)(agent)
     app.batch_agent(topics.snapshots)(agent)
 
@@ -105,6 +106,7 @@ def _follow_shared_topics(worker: Worker) -> None:
                 engine.remove_niche(name)
             if key is not None and key.decode() in niches:
                 engine.set_niche(niches[key.decode()])
+                worker.metrics.declare_niche(key.decode())
 
     followers = [
         TopicFollower(settings, settings.topic_niches, on_niche),

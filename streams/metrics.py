@@ -202,6 +202,17 @@ class Metrics:
 
     # --- helpers the agents call -------------------------------------------------------
 
+    def declare_niche(self, niche: str) -> None:
+        """Create a niche's alert and profile series at 0, so the first alert shows in rate()/increase()."""
+        niche = self._niche(niche)
+        for classification in get_args(Classification):
+            self.alerts_emitted.labels("follower_spike_alert", classification, niche)
+        self.influencer_updates.labels(niche)
+
+    def declare_agent(self, agent: str) -> None:
+        """Create an agent's error series at 0 (an empty error panel then means no errors)."""
+        self.agent_errors.labels(agent)
+
     def consumed(self, topic: str, n: int = 1) -> None:
         self.messages_consumed.labels(topic=topic).inc(n)
 

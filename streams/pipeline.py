@@ -85,8 +85,9 @@ class Pipeline:
         result = BatchResult()
         engine, metrics = self.engine, self.metrics
         wall = time.time() if now is None else now
+        if records:
+            metrics.consumed(records[0].topic, len(records))  # a batch comes from one partition
         for record in records:
-            metrics.consumed(record.topic)
             if record.value is None:
                 self._dead(result, record, "missing value (null record)")
                 continue

@@ -23,6 +23,8 @@ from streams.settings import Settings
 
 log = logging.getLogger(__name__)
 
+AGENT_NAME = "accounts"
+
 
 class PartitionStore(MutableMapping[str, AccountState]):
     """The engine's view of the accounts table, for the partition being processed."""
@@ -68,6 +70,15 @@ class AccountsAgent:
         self.outputs = outputs
 
     def __call__(self, tp: TP, batch: list[ConsumerRecord]) -> None:
+        try:
+            self._handle(tp, batch)
+        except Exception:
+            # Not bad input (that goes to the DLQ): a bug or a broken dependency. Count it and
+            # let the worker crash and restart from the last committed offset.
+            self.pipeline.metrics.agent_error(AGENT_NAME)
+            raise
+
+    def _handle(self, tp: TP, batch: list[ConsumerRecord]) -> None:
         self.store.writer.check_source(tp.topic)
         self.store.partition = tp.partition
         records = [Record(tp.topic, tp.partition, r.offset, r.key, r.value) for r in batch]
