@@ -221,3 +221,23 @@ def fully_committed(broker: Broker, group: str, topics: Iterable[str]) -> bool:
             if end > 0 and committed.get(partition) != end:
                 return False
     return True
+
+
+def restart(worker: WorkerProcess, timeout: float = 90.0) -> None:
+    """Start a stopped or killed worker again (same app id, ports and data directory) and wait
+    for *this* run's "Ready" (the log is appended to, so an earlier run's does not count)."""
+    assert worker.process is None or worker.process.poll() is not None, "the worker is still running"
+    offset = worker.log_path.stat().st_size if worker.log_path.exists() else 0
+    worker.start()
+
+    def ready() -> bool:
+        if worker.process is not None and worker.process.poll() is not None:
+            raise AssertionError(f"worker exited with {worker.process.returncode}:\n{worker.log_tail()}")
+        with worker.log_path.open("rb") as log:
+            log.seek(offset)
+            return b"Ready" in log.read()
+
+    try:
+        wait_until(ready, timeout, what="the restarted worker ready")
+    except AssertionError as exc:
+        raise AssertionError(f"{exc}\n{worker.log_tail()}") from None
