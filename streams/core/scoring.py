@@ -16,6 +16,9 @@ from __future__ import annotations
 
 import hashlib
 import math
+from collections import Counter
+from itertools import chain
+from operator import attrgetter
 from datetime import UTC, datetime
 
 from schemas.events import InfluencerProfile, ScoreComponents
@@ -24,6 +27,8 @@ from streams.core.state import AccountState, LastProfile
 from streams.core.stats import clamp01, median
 
 BINS = 64
+_niches_of = attrgetter("niches")
+_posted_of = attrgetter("posted_ts")
 LOG_MIN, LOG_MAX = math.log10(1e-5), math.log10(10.0)  # engagement rate 0.001% .. 1000%
 
 
@@ -75,11 +80,8 @@ def profile_if_changed(
     posts = state.posts.values()
     if len(posts) < config.min_posts_for_profile:
         return None
-    # One pass over the posts for the niche counts, engagement rates and publish times.
-    counts: dict[str, int] = {}
-    for p in posts:
-        for niche in p.niches:
-            counts[niche] = counts.get(niche, 0) + 1
+    # Niche counts and publish times come from C-level iteration (this runs on every rescore).
+    counts = Counter(chain.from_iterable(map(_niches_of, posts)))  # counted in C
     if not counts:
         return None
     primary = min(counts, key=lambda n: (-counts[n], n))
@@ -94,7 +96,7 @@ def profile_if_changed(
     weight = config.cohort_prior_weight
     engagement = (percentile * cohort_size + prior * weight) / (cohort_size + weight)
     focus = counts[primary] / len(posts)
-    posted = tuple([p.posted_ts for p in posts])
+    posted = tuple(map(_posted_of, posts))
     # Publish times change only when posts come and go, not when a post is re-observed.
     cached = state.consistency_cache
     if cached is not None and cached[0] == posted:

@@ -75,7 +75,9 @@ def find_exceedance(state: AccountState, config: EngineConfig, guard_ts: float) 
 
 def _short_test(state: AccountState, config: EngineConfig, guard_ts: float) -> Exceedance | None:
     t, followers = state.latest_ts, state.followers
-    baseline = baseline_before(state, config, "short", t - config.short_window_s)
+    baseline = state.baselines.get("short")  # baseline_before's cache check, inlined
+    if baseline is None or not 0 <= int(t // HOUR) - baseline.hour < BASELINE_REFRESH_HOURS:
+        baseline = baseline_before(state, config, "short", t - config.short_window_s)
     # Shortcut: if the last scan with this baseline found nothing and followers have not
     # grown since, nothing can be found now (expected growth is >= 0 and thresholds only
     # rise with the window length, so every reference's excess can only have fallen).
@@ -143,7 +145,9 @@ def _long_test(state: AccountState, config: EngineConfig, guard_ts: float) -> Ex
         ref = next(state.hourly.between(max(guard_ts, t - config.long_window_s), t), None)
         if ref is None or t - ref[0] <= config.short_window_s:
             return None  # no more than the short window can see
-    baseline = baseline_before(state, config, "long", ref[0])
+    baseline = state.baselines.get("long")  # baseline_before's cache check, inlined
+    if baseline is None or not 0 <= int(t // HOUR) - baseline.hour < BASELINE_REFRESH_HOURS:
+        baseline = baseline_before(state, config, "long", ref[0])
     if baseline.rates < config.min_baseline_rates:
         baseline = baseline_before(state, config, "short", t - config.short_window_s)
     # Pre-check (the threshold is never below the floors), as in _test: most
@@ -191,7 +195,7 @@ def baseline_before(state: AccountState, config: EngineConfig, key: str, cutoff_
     rates = all_rates[: bisect_right(ends, cutoff_ts)]
     if len(rates) >= 3:
         mid = median(rates)
-        mad = median([abs(r - mid) for r in rates])
+        mad = median(list(map(abs, map(mid.__rsub__, rates))))  # |r - mid|, in C
     else:
         mid, mad = 0.0, 0.0
     baseline = Baseline(hour, mid, mad, len(rates))
@@ -202,39 +206,38 @@ def baseline_before(state: AccountState, config: EngineConfig, key: str, cutoff_
 def _hourly_rates(state: AccountState, hour: int) -> tuple[list[int], list[float]]:
     """Growth per hour between consecutive buckets, by end time; shared by both windows.
 
-    Between refreshes the ring mostly loses buckets at its head (pruning) and gains them
-    at its tail, so the rates of the buckets that are still the same are kept and only
-    the new pairs are computed (any other change computes everything again).
+    Between refreshes the ring loses buckets at its head (pruning) and changes only at
+    or after ``ring.mark`` (the lowest bucket written since), so the rates of pairs of
+    buckets below the mark are kept and only the pairs from there on are computed.
     """
     cached = state.rate_cache
     if cached is not None and cached[0] == hour:
         return cached[1], cached[2]
-    points = state.hourly.ordered()
-    if cached is not None and cached[3] is not None and points:
-        old = cached[3]
-        start = bisect_left(old, points[0])
-        kept = len(old) - start
-        if 0 < kept <= len(points) and old[start:] == points[:kept]:
-            ends, rates = cached[1][start:], cached[2][start:]
-            t0, f0 = points[kept - 1]
-            for t1, f1 in points[kept:]:
-                if t1 <= t0:
-                    break
+    ring = state.hourly
+    order, buckets = ring.order, ring.buckets
+    dirty, ring.mark = ring.mark, 1 << 62
+    ends: list[int] = []
+    rates: list[float] = []
+    position = 0  # first bucket (in ``order``) whose pair with the next is still to compute
+    if cached is not None and cached[3] is not None and order and dirty >= 0:
+        indices = cached[3]
+        start = bisect_left(indices, order[0])
+        clean = bisect_left(indices, dirty)  # indices[:clean] are unchanged buckets
+        if start < clean and indices[start] == order[0]:
+            ends, rates = cached[1][start : clean - 1], cached[2][start : clean - 1]
+            position = clean - 1 - start
+    contiguous = True  # one rate per pair of neighbours: what the reuse above relies on
+    if position < len(order):
+        t0, f0 = buckets[order[position]]
+        for index in order[position + 1 :]:
+            t1, f1 = buckets[index]
+            if t1 > t0:
                 ends.append(t1)
                 rates.append((f1 - f0) * HOUR / (t1 - t0))
-                t0, f0 = t1, f1
             else:
-                state.rate_cache = (hour, ends, rates, points)
-                return ends, rates
-    ends, rates = [], []
-    contiguous = True  # one rate per pair of neighbours: the layout reuse relies on
-    for (t0, f0), (t1, f1) in zip(points, points[1:]):
-        if t1 > t0:
-            ends.append(t1)
-            rates.append((f1 - f0) * HOUR / (t1 - t0))
-        else:
-            contiguous = False
-    state.rate_cache = (hour, ends, rates, points if contiguous else None)
+                contiguous = False
+            t0, f0 = t1, f1
+    state.rate_cache = (hour, ends, rates, order[:] if contiguous else None)
     return ends, rates
 
 

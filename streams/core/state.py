@@ -116,8 +116,8 @@ class AccountState:
     scored_ts: float = 0.0  # event time of the last influencer rescoring (not persisted)
     # (publish times of the posts, consistency score) of the last rescoring, not persisted
     consistency_cache: tuple[tuple[int, ...], float] | None = None
-    # (hour, ends, rates, points they came from or None), not persisted
-    rate_cache: tuple[int, list[int], list[float], list[tuple[int, int]] | None] | None = None
+    # (hour, ends, rates, bucket indices they came from or None), not persisted
+    rate_cache: tuple[int, list[int], list[float], list[int] | None] | None = None
 
     @classmethod
     def new(cls, account_id: str, platform: str, handle: str, config: EngineConfig) -> AccountState:

@@ -32,19 +32,24 @@ class BucketRing:
     exist (observations are often hours apart) and never sort on the hot path.
     """
 
-    __slots__ = ("width", "keep", "buckets", "order")
+    __slots__ = ("width", "keep", "buckets", "order", "mark")
 
     def __init__(self, width: float, keep: int, buckets: dict[int, tuple[int, int]] | None = None) -> None:
         self.width = width
         self.keep = keep
         self.buckets: dict[int, tuple[int, int]] = buckets if buckets is not None else {}
         self.order: list[int] = sorted(self.buckets)
+        # Lowest bucket index written since a reader last reset it (-1: everything is new),
+        # so derived data over unchanged buckets can be kept (see spikes._hourly_rates).
+        self.mark = -1
 
     def observe(self, ts: float, followers: int) -> None:
         index = int(ts // self.width)
         current = self.buckets.get(index)
         if current is None or ts >= current[0]:
             self.buckets[index] = (int(ts), followers)
+            if index < self.mark:
+                self.mark = index
             if current is None:
                 order = self.order
                 if not order or index > order[-1]:
