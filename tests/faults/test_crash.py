@@ -63,13 +63,15 @@ def ingested(worker: WorkerProcess) -> float:
     return metric_value(worker.metrics_port, "nichewatch_events_ingested_total")
 
 
-# Remove when fixed (strict: an unexpected pass fails). Verified with that fix applied
-# locally, the test passes in ~30 s with every alert and every account state intact.
+# Remove when fixed (strict: an unexpected pass fails). With the gate skipped for fetches
+# that hold no input-topic records, the memory:// case passes in ~30 s, every alert and
+# every account state intact. rocksdb:// restarts from its local files and is not affected.
 RECOVERY_DEADLOCK = pytest.mark.xfail(
     strict=True,
     raises=AssertionError,
     reason=(
-        "a restarted worker whose accounts changelog already holds records never becomes ready: "
+        "with the memory:// store (the default) a restarted worker whose accounts changelog already "
+        "holds records never becomes ready (a clean SIGTERM restart too): "
         "Faust starts app tasks (the niches TopicFollower) only after table recovery, and recovery "
         "needs the fetcher, which waits in BatchConsumer._drain_batches on app.batch_gates (the "
         "niches follower's ready event) before handing over any fetched record, changelog ones "
@@ -78,15 +80,18 @@ RECOVERY_DEADLOCK = pytest.mark.xfail(
 )
 
 
-@RECOVERY_DEADLOCK
-def test_sigkill_mid_scenario_then_restart_loses_no_alert_and_no_state(kafka: Broker, unique: str, tmp_path: Path) -> None:
+@pytest.mark.parametrize("store", [pytest.param("memory://", marks=RECOVERY_DEADLOCK), "rocksdb://"])
+def test_sigkill_mid_scenario_then_restart_loses_no_alert_and_no_state(
+    kafka: Broker, unique: str, tmp_path: Path, store: str
+) -> None:
     events = merged_events(SPECS, days=11)
     expected_alerts, expected_states = reference(events)
     classes = sorted(a["classification"] for a in expected_alerts.values())
     assert classes.count("suspected_purchase") >= 2 and "organic_breakout" in classes  # the scenario is worth it
 
     worker = WorkerProcess(kafka, app_id=f"nw-crash-{unique}", workdir=tmp_path,
-                           topics={name: f"{name}-crash-{unique}" for name in TOPICS})
+                           topics={name: f"{name}-crash-{unique}" for name in TOPICS},
+                           extra_env={"NICHEWATCH_STORE": store})
     worker.workdir.mkdir(parents=True, exist_ok=True)
     worker.create_topics()
     write_niche(settings_for(worker), NICHE, "pens")
