@@ -29,6 +29,7 @@ from streams.core.stats import clamp01, median
 BINS = 64
 _niches_of = attrgetter("niches")
 _posted_of = attrgetter("posted_ts")
+_rate_of = attrgetter("rate")
 LOG_MIN, LOG_MAX = math.log10(1e-5), math.log10(10.0)  # engagement rate 0.001% .. 1000%
 
 
@@ -80,13 +81,20 @@ def profile_if_changed(
     posts = state.posts.values()
     if len(posts) < config.min_posts_for_profile:
         return None
-    # Niche counts and publish times come from C-level iteration (this runs on every rescore).
-    counts = Counter(chain.from_iterable(map(_niches_of, posts)))  # counted in C
+    # Niches and publish times change only when posts come and go (re-observations of
+    # known posts are most rescorings), so what depends on them alone is cached.
+    niches = tuple(map(_niches_of, posts))
+    cached_niches = state.niche_cache
+    if cached_niches is not None and cached_niches[0] == niches:
+        counts, primary = cached_niches[1], cached_niches[2]
+    else:
+        counts = Counter(chain.from_iterable(niches))
+        primary = min(counts, key=lambda n: (-counts[n], n)) if counts else ""
+        state.niche_cache = (niches, counts, primary)
     if not counts:
         return None
-    primary = min(counts, key=lambda n: (-counts[n], n))
     tier = config.tiers.tier_for(state.followers)
-    rate = median([p.interactions / p.followers if p.followers > 0 else 0.0 for p in posts])
+    rate = median(list(map(_rate_of, posts)))  # each post's engagement_rate
     entry = (primary, tier, rate_bin(rate))
     cohorts.move(state.cohort_entry, entry)
     state.cohort_entry = entry
@@ -97,14 +105,15 @@ def profile_if_changed(
     engagement = (percentile * cohort_size + prior * weight) / (cohort_size + weight)
     focus = counts[primary] / len(posts)
     posted = tuple(map(_posted_of, posts))
-    # Publish times change only when posts come and go, not when a post is re-observed.
     cached = state.consistency_cache
     if cached is not None and cached[0] == posted:
         consistency = cached[1]
     else:
         consistency = _consistency(list(posted))
         state.consistency_cache = (posted, consistency)
-    recent_purchase = any(state.latest_ts - ts <= config.suspicion_memory_s for ts in state.purchase_alerts)
+    recent_purchase = bool(state.purchase_alerts) and any(
+        state.latest_ts - ts <= config.suspicion_memory_s for ts in state.purchase_alerts
+    )
     authenticity = 0.2 if recent_purchase else 1.0
     score = clamp01(
         config.weight_engagement * engagement

@@ -116,6 +116,8 @@ class AccountState:
     scored_ts: float = 0.0  # event time of the last influencer rescoring (not persisted)
     # (publish times of the posts, consistency score) of the last rescoring, not persisted
     consistency_cache: tuple[tuple[int, ...], float] | None = None
+    # (niches of each post, niche counts, primary niche) of the last rescoring, not persisted
+    niche_cache: tuple[tuple[tuple[str, ...], ...], dict[str, int], str] | None = None
     # (hour, ends, rates, bucket indices they came from or None), not persisted
     rate_cache: tuple[int, list[int], list[float], list[int] | None] | None = None
 
@@ -131,8 +133,18 @@ class AccountState:
         )
 
     def observe_followers(self, ts: float, followers: int) -> None:
-        self.hourly.observe(ts, followers)
-        self.daily.observe(ts, followers)
+        # BucketRing.observe, with its common case inlined: a newer observation in a bucket
+        # that already exists (always for the daily ring, often for the hourly one).
+        entry = (int(ts), followers)
+        for ring in (self.hourly, self.daily):
+            index = int(ts // ring.width)
+            current = ring.buckets.get(index)
+            if current is not None and ts >= current[0]:
+                ring.buckets[index] = entry
+                if index < ring.mark:
+                    ring.mark = index
+            else:
+                ring.observe(ts, followers)
         if followers < self.low_followers:
             self.low_followers = followers
         if ts >= self.latest_ts:

@@ -13,6 +13,8 @@ from functools import lru_cache
 
 from schemas.events import NicheDefinition
 
+MATCH_CACHE_SIZE = 65_536
+
 
 @lru_cache(maxsize=65_536)  # tags repeat heavily; this makes normalising ~free on the hot path
 def normalise_tag(tag: str) -> str:
@@ -28,6 +30,7 @@ class NicheMatcher:
     def __init__(self, niches: Iterable[NicheDefinition] = ()) -> None:
         self._tags_by_niche: dict[str, frozenset[str]] = {}
         self._niches_by_tag: dict[str, frozenset[str]] = {}
+        self._matches: dict[tuple[str, ...], tuple[str, ...]] = {}
         for niche in niches:
             self.set_niche(niche)
 
@@ -52,6 +55,18 @@ class NicheMatcher:
 
     def match(self, tags: Iterable[str]) -> tuple[str, ...]:
         """Sorted names of the niches the tags hit (empty when none)."""
+        # Posts repeat their tag lists; the answer per list is kept until the niches change.
+        key = tuple(tags)
+        cached = self._matches.get(key)
+        if cached is not None:
+            return cached
+        found = self._match(key)
+        if len(self._matches) >= MATCH_CACHE_SIZE:
+            self._matches.clear()
+        self._matches[key] = found
+        return found
+
+    def _match(self, tags: Iterable[str]) -> tuple[str, ...]:
         index = self._niches_by_tag
         found: set[str] = set()
         for tag in tags:
@@ -66,3 +81,4 @@ class NicheMatcher:
             for tag in tags:
                 index.setdefault(tag, set()).add(name)
         self._niches_by_tag = {tag: frozenset(names) for tag, names in index.items()}
+        self._matches = {}

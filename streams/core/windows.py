@@ -20,7 +20,8 @@ from __future__ import annotations
 
 from bisect import bisect_left, bisect_right, insort
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from operator import attrgetter
 
 from streams.core.config import DAY, HOUR
 
@@ -128,6 +129,11 @@ class PostObservation:
     views: int | None
     niches: tuple[str, ...]
     comments: int = 0  # giveaways and shout-outs show up in comments first ("tag two friends")
+    # engagement_rate, computed once: every rescoring reads it for each post (not persisted)
+    rate: float = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        self.rate = self.interactions / self.followers if self.followers > 0 else 0.0
 
     @property
     def engagement_rate(self) -> float:
@@ -140,6 +146,9 @@ class PostObservation:
     def from_list(cls, raw: list) -> PostObservation:  # type: ignore[type-arg]
         posted, observed, interactions, followers, views, niches, comments = raw
         return cls(posted, observed, interactions, followers, views, tuple(niches), comments)
+
+
+_posted_of = attrgetter("posted_ts")
 
 
 class PostWindow:
@@ -165,9 +174,10 @@ class PostWindow:
     def _evict(self, latest_ts: float) -> None:
         horizon = latest_ts - self.max_age_s
         posts = self.posts
-        stale = [pid for pid, p in posts.items() if p.posted_ts < horizon]
-        for pid in stale:
-            del posts[pid]
+        if min(map(_posted_of, posts.values())) < horizon:
+            stale = [pid for pid, p in posts.items() if p.posted_ts < horizon]
+            for pid in stale:
+                del posts[pid]
         excess = len(posts) - self.max_posts
         if excess == 1:  # the usual case: one new post over the limit
             del posts[min(posts, key=lambda pid: (posts[pid].posted_ts, pid))]
