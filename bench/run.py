@@ -31,6 +31,14 @@ utime+stime from /proc/PID/stat for the worker). On a shared machine (the broker
 the same cores) the wall rate depends on what else runs; the CPU rate is what one process
 does with a core to itself, and is the fairer basis for the ratios. Compare ratios of one
 run, not absolute rates across runs.
+
+The per-post cost of the engine grows with each account's window, so --posts changes the
+rates: a smaller run covers fewer simulated days per account and reads as faster.
+
+--profile runs the worker once more, as ``python -m cProfile -o worker.prof -m streams.cli
+worker`` in its own consumer group over the same posts, and prints self time per component
+(ours: decode, engine, pipeline/writers; theirs: faust+mode, aiokafka, asyncio) and the
+direct callees of the hot functions. The .prof is kept in the temp directory.
 """
 
 from __future__ import annotations
@@ -295,6 +303,7 @@ HOT = (  # functions whose direct callees are listed
     ("pipeline.py", "process"),
     ("engine.py", "process"),
     ("engine.py", "_apply"),
+    ("engine.py", "_apply_fields"),
 )
 
 
