@@ -13,6 +13,7 @@ import logging
 import sys
 from collections.abc import Sequence
 
+from streams.errors import CliError
 from streams.settings import ConfigError
 
 COMMAND_MODULES: tuple[str, ...] = (
@@ -29,8 +30,22 @@ COMMAND_MODULES: tuple[str, ...] = (
 )
 
 
-class CliError(Exception):
-    """A failure the user can fix; the message says how."""
+class _KafkaRefusal(logging.Handler):
+    """Remembers the last authentication or TLS failure kafka-python logs while it retries,
+    so the one-line error can say what to fix instead of only "unable to bootstrap"."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.cause: str | None = None
+
+    def emit(self, record: logging.LogRecord) -> None:
+        from kafka.errors import AuthorizationError, KafkaConnectionError, SaslAuthenticationFailedError
+
+        for arg in record.args if isinstance(record.args, tuple) else ():
+            if isinstance(arg, (SaslAuthenticationFailedError, AuthorizationError)):
+                self.cause = "authentication failed: check NICHEWATCH_KAFKA_SASL_USERNAME/PASSWORD/MECHANISM"
+            elif isinstance(arg, KafkaConnectionError) and "SSL" in str(arg):
+                self.cause = f"TLS handshake failed ({arg}): check NICHEWATCH_KAFKA_SSL_CAFILE"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -46,12 +61,18 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("kafka").setLevel(logging.WARNING)  # kafka-python is chatty at INFO
+    # kafka-python retries refused connections with a log line each; keep the cause, not the noise.
+    kafka_log = logging.getLogger("kafka")
+    kafka_log.setLevel(logging.WARNING)
+    kafka_log.propagate = False
+    refusal = _KafkaRefusal()
+    kafka_log.addHandler(refusal)
     args = build_parser().parse_args(argv)
     try:
         return int(args.func(args) or 0)
     except (CliError, ConfigError) as exc:
-        print(f"nichewatch: {exc}", file=sys.stderr)
+        cause = f" ({refusal.cause})" if refusal.cause else ""
+        print(f"nichewatch: {exc}{cause}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130

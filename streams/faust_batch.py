@@ -71,8 +71,11 @@ class BatchConsumer(aiokafka_driver.Consumer):
                 await self.perform_seek()
                 continue
             generation = app.consumer_generation_id
-            for gate in app.batch_gates:
-                await gate()
+            if any(tp.topic in handlers for tp in records):
+                # Gates (e.g. "niches loaded") hold back our topics only: changelog records
+                # must flow during recovery, which runs before the gates can open.
+                for gate in app.batch_gates:
+                    await gate()
             await app.flow_control.acquire()
             await app.producer.buffer.wait_until_ebb()
             todo: list[tuple[TP, list[ConsumerRecord]]] = []

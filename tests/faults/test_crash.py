@@ -63,24 +63,7 @@ def ingested(worker: WorkerProcess) -> float:
     return metric_value(worker.metrics_port, "nichewatch_events_ingested_total")
 
 
-# Remove when fixed (strict: an unexpected pass fails). With the gate skipped for fetches
-# that hold no input-topic records, the memory:// case passes in ~30 s, every alert and
-# every account state intact. rocksdb:// restarts from its local files and is not affected.
-RECOVERY_DEADLOCK = pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason=(
-        "with the memory:// store (the default) a restarted worker whose accounts changelog already "
-        "holds records never becomes ready (a clean SIGTERM restart too): "
-        "Faust starts app tasks (the niches TopicFollower) only after table recovery, and recovery "
-        "needs the fetcher, which waits in BatchConsumer._drain_batches on app.batch_gates (the "
-        "niches follower's ready event) before handing over any fetched record, changelog ones "
-        "included (streams/faust_batch.py, streams/app.py)"
-    ),
-)
-
-
-@pytest.mark.parametrize("store", [pytest.param("memory://", marks=RECOVERY_DEADLOCK), "rocksdb://"])
+@pytest.mark.parametrize("store", ["memory://", "rocksdb://"])
 def test_sigkill_mid_scenario_then_restart_loses_no_alert_and_no_state(
     kafka: Broker, unique: str, tmp_path: Path, store: str
 ) -> None:

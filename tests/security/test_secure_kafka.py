@@ -284,11 +284,6 @@ def test_refused_connection_exits_non_zero_with_one_error_line_and_no_traceback(
     assert PASSWORD not in output and WRONG_PASSWORD not in output
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="kafka-python 3.0 retries a SASL authentication failure until bootstrap_timeout_ms (30s), "
-           "logs every attempt at WARNING/ERROR, and the CLI reports only 'Unable to bootstrap'",
-)
 @pytest.mark.parametrize("run", ["topics create, wrong password", "worker, wrong password"])
 def test_wrong_password_is_reported_in_one_line_naming_authentication(
     failed_runs: dict[str, tuple[int, str]], run: str
@@ -312,11 +307,6 @@ def test_tls_cli_and_worker_process_a_post_end_to_end(secure: SecureBroker, tmp_
         process.stop()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="under `python -m streams.cli` the module runs as __main__, so main() catches "
-           "__main__.CliError while the commands raise streams.cli.CliError: a traceback",
-)
 def test_python_dash_m_cli_reports_errors_in_one_line(failed_runs: dict[str, tuple[int, str]]) -> None:
     returncode, output = failed_runs["python -m streams.cli topics create, wrong password"]
     assert returncode == 2
