@@ -85,6 +85,8 @@ class Pipeline:
         result = BatchResult()
         engine, metrics = self.engine, self.metrics
         wall = time.time() if now is None else now
+        counts: dict[tuple[str, str, str], int] = {}  # (platform, niche, outcome) -> events
+        latencies: dict[str, list[float]] = {"post": [], "snapshot": []}
         if records:
             metrics.consumed(records[0].topic, len(records))  # a batch comes from one partition
         for record in records:
@@ -106,19 +108,27 @@ class Pipeline:
             is_post = type(event) is Post
             niches = engine.matcher.match(event.tags) if is_post else ()  # type: ignore[union-attr]
             if not niches and engine.get_state(event.account_id) is None:
-                metrics.ingested(event.platform, NO_NICHE, "untracked")
+                key = (event.platform, NO_NICHE, "untracked")
+                counts[key] = counts.get(key, 0) + 1
                 continue
             late_before = engine.stats.late_dropped
             outputs = engine.process(event)
             if engine.stats.late_dropped != late_before:
-                metrics.ingested(event.platform, niches[0] if niches else NO_NICHE, "late")
+                key = (event.platform, niches[0] if niches else NO_NICHE, "late")
+                counts[key] = counts.get(key, 0) + 1
                 continue
             for niche in niches or (NO_NICHE,):
-                metrics.ingested(event.platform, niche, "accepted")
-            metrics.observe_latency(wall - event.observed_at.timestamp(), "post" if is_post else "snapshot")
+                key = (event.platform, niche, "accepted")
+                counts[key] = counts.get(key, 0) + 1
+            latencies["post" if is_post else "snapshot"].append(wall - event.observed_at.timestamp())
             result.touched_accounts.add(event.account_id)
             for output in outputs:
                 self._emit(result, output, wall)
+        for (platform, niche, outcome), n in counts.items():
+            metrics.ingested(platform, niche, outcome, n)
+        for kind, values in latencies.items():
+            for seconds in values:
+                metrics.observe_latency(seconds, kind)  # type: ignore[arg-type]
         return result
 
     def _emit(self, result: BatchResult, output: FollowerSpikeAlert | InfluencerProfile, wall: float) -> None:
