@@ -149,7 +149,9 @@ def _long_test(state: AccountState, config: EngineConfig, guard_ts: float) -> Ex
     if baseline is None or not 0 <= int(t // HOUR) - baseline.hour < BASELINE_REFRESH_HOURS:
         baseline = baseline_before(state, config, "long", ref[0])
     if baseline.rates < config.min_baseline_rates:
-        baseline = baseline_before(state, config, "short", t - config.short_window_s)
+        baseline = state.baselines.get("short")  # set by _short_test on this observation
+        if baseline is None or not 0 <= int(t // HOUR) - baseline.hour < BASELINE_REFRESH_HOURS:
+            baseline = baseline_before(state, config, "short", t - config.short_window_s)
     # Pre-check (the threshold is never below the floors), as in _test: most
     # observations stop here without the sigma.
     ref_ts, ref_followers = ref
