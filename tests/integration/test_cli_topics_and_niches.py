@@ -67,3 +67,11 @@ def test_niche_without_tags_is_refused_with_usage(kafka: Broker, unique: str) ->
     result = run_cli(cli_env(kafka, unique), "niches", "add", "empty")
     assert result.returncode == 2
     assert "tags" in result.stderr
+
+
+def test_worker_refuses_to_start_without_its_topics_and_says_how_to_create_them(kafka: Broker, unique: str) -> None:
+    result = run_cli(cli_env(kafka, unique), "worker")
+    assert result.returncode == 2
+    line = result.stderr.strip().splitlines()[-1]
+    assert line.startswith("nichewatch: missing topics: ") and f"posts-{unique}" in line
+    assert "nichewatch topics create" in line
