@@ -80,7 +80,15 @@ class Processes:
         self.running.clear()
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def run(args: argparse.Namespace) -> int:
+    # Ctrl-C and SIGTERM both stop the demo cleanly, even when started from a shell that
+    # ignores SIGINT for background jobs (Python then installs no handler of its own).
+    signal.signal(signal.SIGINT, _interrupt)
+    signal.signal(signal.SIGTERM, _interrupt)
     settings = load_settings()
     external = "kafka_bootstrap_servers" in settings.model_fields_set
     workdir = Path(tempfile.mkdtemp(prefix="nichewatch-demo-"))
