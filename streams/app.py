@@ -80,10 +80,11 @@ def build_app(settings: Settings, metrics: Metrics | None = None) -> Worker:
     )
     config = EngineConfig()
     engine = Engine(config)
-    accounts = TableWriter(app, table, encode=AccountState.to_bytes)
+    outputs = OutputWriter(app)
+    accounts = TableWriter(app, table, encode=AccountState.to_bytes, after=outputs)
     store = PartitionStore(accounts, config)
     engine.store = store
-    agent = AccountsAgent(settings, Pipeline(engine, metrics), store, OutputWriter(app))
+    agent = AccountsAgent(settings, Pipeline(engine, metrics), store, outputs)
     metrics.declare_agent(AGENT_NAME)
     app.batch_agent(topics.posts)(agent)
     app.batch_agent(topics.snapshots)(agent)

@@ -41,11 +41,14 @@ class _KafkaRefusal(logging.Handler):
     def emit(self, record: logging.LogRecord) -> None:
         from kafka.errors import AuthorizationError, KafkaConnectionError, SaslAuthenticationFailedError
 
-        for arg in record.args if isinstance(record.args, tuple) else ():
-            if isinstance(arg, (SaslAuthenticationFailedError, AuthorizationError)):
-                self.cause = "authentication failed: check NICHEWATCH_KAFKA_SASL_USERNAME/PASSWORD/MECHANISM"
-            elif isinstance(arg, KafkaConnectionError) and "SSL" in str(arg):
-                self.cause = f"TLS handshake failed ({arg}): check NICHEWATCH_KAFKA_SSL_CAFILE"
+        args = record.args if isinstance(record.args, tuple) else ()
+        text = record.getMessage()
+        if any(isinstance(a, (SaslAuthenticationFailedError, AuthorizationError)) for a in args) or (
+            "authentication failed" in text.lower() or "SaslAuthenticationFailed" in text
+        ):
+            self.cause = "authentication failed: check NICHEWATCH_KAFKA_SASL_USERNAME/PASSWORD/MECHANISM"
+        elif any(isinstance(a, KafkaConnectionError) and "SSL" in str(a) for a in args) or "CERTIFICATE_VERIFY" in text:
+            self.cause = "TLS handshake failed: check NICHEWATCH_KAFKA_SSL_CAFILE"
 
 
 def build_parser() -> argparse.ArgumentParser:

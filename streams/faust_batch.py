@@ -161,13 +161,21 @@ class TableWriter:
     (the table's key serializer is raw), so the changelog key equals the source record's
     key and Faust's router finds a key's owner by the same hash as the producer used.
     Values are kept live in the memory store and encoded with ``encode`` at flush time.
+
+    Order on flush: the outputs (``after``) caused by the flushed state are delivered
+    first, then the changelog records, then (rocksdb) the local store. State that says
+    "alert sent" therefore never survives a crash without the alert on its topic.
     """
 
-    def __init__(self, app: BatchApp, table: faust.Table, encode: Callable[[Any], bytes]) -> None:
+    def __init__(
+        self, app: BatchApp, table: faust.Table, encode: Callable[[Any], bytes], after: OutputWriter | None = None
+    ) -> None:
         self.app = app
         self.table = table
         self.encode = encode
+        self.after = after
         self.dirty: dict[bytes, tuple[int, Any]] = {}
+        self._inflight: list[dict[bytes, tuple[int, Any]]] = []  # flushed, not yet acknowledged
         self._pending: list[asyncio.Future[None]] = []
         self._rocks = hasattr(table.data, "_db_for_partition")
         self._encoded_sizes: dict[bytes, int] = {}
@@ -182,8 +190,17 @@ class TableWriter:
         """Fail loudly if the source topic and the changelog are not co-partitioned."""
         self.table._verify_source_topic_partitions(topic)
 
-    def get(self, partition: int, key: bytes) -> Any:
+    def _unsettled(self, key: bytes) -> tuple[int, Any] | None:
         hit = self.dirty.get(key)
+        if hit is None:
+            for inflight in reversed(self._inflight):
+                hit = inflight.get(key)
+                if hit is not None:
+                    break
+        return hit
+
+    def get(self, partition: int, key: bytes) -> Any:
+        hit = self._unsettled(key)
         if hit is not None:
             return hit[1]
         store = self.table.data
@@ -194,7 +211,7 @@ class TableWriter:
 
     def lookup(self, key: bytes) -> Any:
         """Read a key without knowing its partition (HTTP queries; not the hot path)."""
-        hit = self.dirty.get(key)
+        hit = self._unsettled(key)
         if hit is not None:
             return hit[1]
         store = self.table.data
@@ -208,7 +225,7 @@ class TableWriter:
 
     def keep_decoded(self, key: bytes, value: Any) -> None:
         """Replace a value read back from the changelog by its decoded form (memory store only)."""
-        if not self._rocks and key not in self.dirty:
+        if not self._rocks and self._unsettled(key) is None:
             self.table.data.data[key] = value
 
     def put(self, partition: int, key: bytes, value: Any) -> None:
@@ -220,22 +237,34 @@ class TableWriter:
     def flush(self) -> None:
         if not self.dirty:
             return
-        store, producer = self.table.data, self.app.producer._ensure_producer()
+        if self.after is not None:
+            self.after.flush()
+        barrier = self.after.in_flight() if self.after is not None else []
+        producer = self.app.producer._ensure_producer()
         batches: dict[int, list[Any]] = {}
+        encoded_values: list[tuple[int, bytes, bytes]] = []
         for key, (partition, value) in self.dirty.items():
-            encoded = self.encode(value)
+            encoded = self.encode(value)  # a snapshot: the live value keeps changing after this
             self._encoded_sizes[key] = len(encoded)
-            if self._rocks:
-                store._db_for_partition(partition).put(key, encoded)
-                store._key_index[key] = partition
+            encoded_values.append((partition, key, encoded))
             builders = batches.setdefault(partition, [producer.create_batch()])
             if builders[-1].append(timestamp=None, key=key, value=encoded) is None:
                 builders.append(producer.create_batch())
                 builders[-1].append(timestamp=None, key=key, value=encoded)
-        self.dirty.clear()
-        self._pending.append(asyncio.ensure_future(self._send(producer, batches)))
+        inflight, self.dirty = self.dirty, {}
+        self._inflight.append(inflight)
+        self._pending.append(asyncio.ensure_future(self._send(producer, batches, barrier, encoded_values, inflight)))
 
-    async def _send(self, producer: Any, batches: dict[int, list[Any]]) -> None:
+    async def _send(
+        self,
+        producer: Any,
+        batches: dict[int, list[Any]],
+        barrier: list[asyncio.Future[None]],
+        encoded_values: list[tuple[int, bytes, bytes]],
+        inflight: dict[bytes, tuple[int, Any]],
+    ) -> None:
+        for future in barrier:
+            await future
         topic = self.table.changelog_topic.get_topic_name()
         sent = []
         for partition, builders in batches.items():
@@ -244,6 +273,12 @@ class TableWriter:
         for partition, count, future in sent:
             metadata = await future
             self.table.data.set_persisted_offset(TP(topic, partition), metadata.offset + count - 1)
+        if self._rocks:
+            store = self.table.data
+            for partition, key, encoded in encoded_values:
+                store._db_for_partition(partition).put(key, encoded)
+                store._key_index[key] = partition
+        self._inflight.remove(inflight)
 
     async def wait_sent(self) -> None:
         pending, self._pending = self._pending, []
@@ -277,3 +312,6 @@ class OutputWriter:
         pending, self._pending = self._pending, []
         for future in pending:
             await future
+
+    def in_flight(self) -> list[asyncio.Future[None]]:
+        return list(self._pending)
