@@ -19,7 +19,7 @@ from streams.metrics import TOP_RANKS, Metrics, new_registry
 from streams.niche_config import fold
 from streams.pipeline import Pipeline
 from streams.settings import Settings
-from streams.topics import declare_topics
+from streams.topics import declare_input_topics
 from streams.views import InfluencerBoard, RecentAlerts, account_summary, parse_limit
 
 GAUGE_INTERVAL_S = 5.0
@@ -69,7 +69,7 @@ def build_app(settings: Settings, metrics: Metrics | None = None) -> Worker:
         version=1,
         autodiscover=False,
     )
-    topics = declare_topics(app, settings)
+    topics = declare_input_topics(app, settings)
     table = app.Table(
         "accounts",
         # Changelog key = account_id bytes = the source record's key, so Faust's router

@@ -58,7 +58,6 @@ class BatchResult:
     dead_letters: list[DeadLetter] = field(default_factory=list)
     rekeyed: list[Outgoing] = field(default_factory=list)
     """Records whose key was not their account_id, to re-publish under the right key."""
-    touched_accounts: set[str] = field(default_factory=set)
 
 
 def reason_class(reason: str) -> DlqReason:
@@ -121,7 +120,6 @@ class Pipeline:
                 key = (event.platform, niche, "accepted")
                 counts[key] = counts.get(key, 0) + 1
             latencies["post" if is_post else "snapshot"].append(wall - event.observed_at.timestamp())
-            result.touched_accounts.add(event.account_id)
             for output in outputs:
                 self._emit(result, output, wall)
         for (platform, niche, outcome), n in counts.items():

@@ -39,29 +39,23 @@ def topic_specs(settings: Settings) -> list[TopicSpec]:
 
 
 @dataclass(frozen=True)
-class Topics:
-    """Faust topic handles the agents use."""
+class InputTopics:
+    """The Faust topics the accounts agent consumes (outputs are produced by name)."""
 
     posts: Any
     snapshots: Any
-    niches: Any
-    alerts: Any
-    influencers: Any
-    dlq: Any
 
 
-def declare_topics(app: Any, settings: Settings) -> Topics:
-    def raw(spec: TopicSpec) -> Any:
+def declare_input_topics(app: Any, settings: Settings) -> InputTopics:
+    def raw(name: str) -> Any:
         return app.topic(
-            spec.name,
+            name,
             key_type=bytes,
             value_type=bytes,
             key_serializer="raw",
             value_serializer="raw",
             partitions=settings.topic_partitions,
             replicas=settings.topic_replication_factor,
-            config=spec.config(),
         )
 
-    posts, snapshots, niches, alerts, influencers, dlq = (raw(spec) for spec in topic_specs(settings))
-    return Topics(posts, snapshots, niches, alerts, influencers, dlq)
+    return InputTopics(raw(settings.topic_posts), raw(settings.topic_snapshots))

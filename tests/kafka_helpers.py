@@ -9,12 +9,41 @@ import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.admin import NewTopic
 from kafka.consumer.fetcher import ConsumerRecord
 
 from streams.kafka_local import LocalKafka, die_with_parent, free_port
+
+
+def write_records(client: Mapping[str, Any], topic: str, records: Iterable[tuple[bytes | None, bytes]]) -> int:
+    """Produce ``records`` with kafka-python client settings ``client``; returns how many."""
+    producer = KafkaProducer(**client, acks="all", linger_ms=5)
+    count = 0
+    try:
+        for key, value in records:
+            producer.send(topic, key=key, value=value)
+            count += 1
+        producer.flush(30)
+    finally:
+        producer.close()
+    return count
+
+
+def read_records(client: Mapping[str, Any], topic: str, count: int, timeout: float) -> list[ConsumerRecord]:
+    """Read ``count`` records from the start of ``topic`` (fewer if ``timeout`` passes)."""
+    consumer = KafkaConsumer(topic, **client, auto_offset_reset="earliest", enable_auto_commit=False, group_id=None)
+    records: list[ConsumerRecord] = []
+    deadline = time.monotonic() + timeout
+    try:
+        while len(records) < count and time.monotonic() < deadline:
+            for batch in consumer.poll(timeout_ms=500).values():
+                records.extend(batch)
+    finally:
+        consumer.close()
+    return records
 
 
 @dataclass
@@ -33,35 +62,11 @@ class Broker:
             admin.close()
 
     def produce(self, topic: str, records: Iterable[tuple[bytes | None, bytes]]) -> int:
-        producer = KafkaProducer(bootstrap_servers=self.bootstrap_servers, linger_ms=5)
-        count = 0
-        try:
-            for key, value in records:
-                producer.send(topic, key=key, value=value)
-                count += 1
-            producer.flush(30)
-        finally:
-            producer.close()
-        return count
+        return write_records({"bootstrap_servers": self.bootstrap_servers}, topic, records)
 
     def consume(self, topic: str, count: int, timeout: float = 30.0) -> list[ConsumerRecord]:
         """Read ``count`` records from the start of ``topic`` (fewer if ``timeout`` passes)."""
-        consumer = KafkaConsumer(
-            topic,
-            bootstrap_servers=self.bootstrap_servers,
-            auto_offset_reset="earliest",
-            enable_auto_commit=False,
-            group_id=None,
-        )
-        records: list[ConsumerRecord] = []
-        deadline = time.monotonic() + timeout
-        try:
-            while len(records) < count and time.monotonic() < deadline:
-                for batch in consumer.poll(timeout_ms=500).values():
-                    records.extend(batch)
-        finally:
-            consumer.close()
-        return records
+        return read_records({"bootstrap_servers": self.bootstrap_servers}, topic, count, timeout)
 
     def committed(self, group: str, topic: str) -> dict[int, int]:
         admin = self.admin()

@@ -1,7 +1,7 @@
 """The pure detection engine: no Faust, Kafka or Prometheus imports (a test enforces it)."""
 
 from streams.core.config import EngineConfig, TierBounds
-from streams.core.engine import BytesStateStore, Engine, EngineStats, Output
+from streams.core.engine import Engine, EngineStats, Output
 from streams.core.state import AccountState
 
-__all__ = ["AccountState", "BytesStateStore", "Engine", "EngineConfig", "EngineStats", "Output", "TierBounds"]
+__all__ = ["AccountState", "Engine", "EngineConfig", "EngineStats", "Output", "TierBounds"]

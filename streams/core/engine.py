@@ -2,7 +2,7 @@
 
 Pure Python on event time (``observed_at``) only; no broker, no clock, no metrics
 library. All per-account data lives in a ``MutableMapping[str, AccountState]`` keyed by
-account_id, so a Faust table (through :class:`BytesStateStore`) can own it; the engine
+account_id, so a Faust table can own it (streams/agents/accounts.py); the engine
 itself keeps only the niche definitions and the cohort summary.
 
 Late events: an event more than ``allowed_lateness_s`` behind the account's latest
@@ -212,34 +212,3 @@ class Engine:
             return [alert]
         self.stats.profiles += 1
         return [alert, profile]
-
-
-class BytesStateStore(MutableMapping[str, AccountState]):
-    """Adapts a ``MutableMapping[str, bytes]`` (e.g. a Faust table with raw values) to the engine.
-
-    Every write serialises the account (``AccountState.to_bytes``) so the table's
-    changelog always holds the complete, bounded state of the account.
-    """
-
-    def __init__(self, table: MutableMapping[str, bytes], config: EngineConfig) -> None:
-        self.table = table
-        self.config = config
-
-    def __getitem__(self, account_id: str) -> AccountState:
-        return AccountState.from_bytes(self.table[account_id], self.config)
-
-    def __setitem__(self, account_id: str, state: AccountState) -> None:
-        self.table[account_id] = state.to_bytes()
-
-    def __delitem__(self, account_id: str) -> None:
-        del self.table[account_id]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self.table)
-
-    def __len__(self) -> int:
-        return len(self.table)
-
-    def get(self, account_id: str, default: AccountState | None = None) -> AccountState | None:  # type: ignore[override]
-        raw = self.table.get(account_id)
-        return AccountState.from_bytes(raw, self.config) if raw is not None else default

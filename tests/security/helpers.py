@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import time
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
-from kafka import KafkaConsumer, KafkaProducer
 from kafka.consumer.fetcher import ConsumerRecord
 
 from streams.kafka_config import kafka_python_config
 from streams.settings import ENV_PREFIX, Settings, load_settings
+from tests.kafka_helpers import read_records, write_records
 
 
 def settings_from_env(env: Mapping[str, str]) -> Settings:
@@ -21,30 +20,12 @@ def settings_from_env(env: Mapping[str, str]) -> Settings:
 
 
 def produce(settings: Settings, topic: str, records: Iterable[tuple[bytes | None, bytes]]) -> None:
-    producer = KafkaProducer(**kafka_python_config(settings), acks="all", linger_ms=5)
-    try:
-        for key, value in records:
-            producer.send(topic, key=key, value=value)
-        producer.flush(30)
-    finally:
-        producer.close()
+    write_records(kafka_python_config(settings), topic, records)
 
 
 def consume(settings: Settings, topic: str, count: int, timeout: float = 60.0) -> list[ConsumerRecord]:
     """Read up to ``count`` records from the start of ``topic`` with the client settings of ``settings``."""
-    consumer = KafkaConsumer(
-        topic, **kafka_python_config(settings),
-        auto_offset_reset="earliest", enable_auto_commit=False, group_id=None,
-    )
-    records: list[ConsumerRecord] = []
-    deadline = time.monotonic() + timeout
-    try:
-        while len(records) < count and time.monotonic() < deadline:
-            for batch in consumer.poll(timeout_ms=500).values():
-                records.extend(batch)
-    finally:
-        consumer.close()
-    return records
+    return read_records(kafka_python_config(settings), topic, count, timeout)
 
 
 NICHEWATCH = Path(sys.executable).parent / "nichewatch"

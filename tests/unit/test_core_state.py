@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from collections.abc import Iterator, MutableMapping
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -7,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from schemas.events import AccountSnapshot, NicheDefinition, Post
-from streams.core import AccountState, BytesStateStore, Engine, EngineConfig
+from streams.core import AccountState, Engine, EngineConfig
 from streams.core.synthetic import AccountSpec, account_events
 
 T0 = datetime(2026, 3, 1, tzinfo=UTC)
@@ -95,6 +96,35 @@ def test_state_size_stays_bounded_however_many_events(days: int, post_every_h: f
     assert len(state.daily.buckets) <= config.daily_buckets_kept + 24
     assert len(state.posts) <= config.max_posts_tracked
     assert len(state.to_bytes()) < 16_000
+
+
+class BytesStateStore(MutableMapping[str, AccountState]):
+    """Keeps every account only as bytes, re-encoded after each event: the engine must decide
+    exactly as with live objects, as it does after restoring state from a changelog.
+    """
+
+    def __init__(self, table: MutableMapping[str, bytes], config: EngineConfig) -> None:
+        self.table = table
+        self.config = config
+
+    def __getitem__(self, account_id: str) -> AccountState:
+        return AccountState.from_bytes(self.table[account_id], self.config)
+
+    def __setitem__(self, account_id: str, state: AccountState) -> None:
+        self.table[account_id] = state.to_bytes()
+
+    def __delitem__(self, account_id: str) -> None:
+        del self.table[account_id]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.table)
+
+    def __len__(self) -> int:
+        return len(self.table)
+
+    def get(self, account_id: str, default: AccountState | None = None) -> AccountState | None:  # type: ignore[override]
+        raw = self.table.get(account_id)
+        return AccountState.from_bytes(raw, self.config) if raw is not None else default
 
 
 @pytest.mark.parametrize("reorder_delay_s", [0.0, 4 * 3600.0])

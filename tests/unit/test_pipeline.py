@@ -31,7 +31,7 @@ def test_tracked_post_is_accepted_per_niche_and_untracked_post_leaves_no_state()
         (b"instagram:cats", post_bytes(account_id="instagram:cats", tags=["#cats"])),
     ), now=NOW)
     assert result.dead_letters == [] and result.rekeyed == []
-    assert result.touched_accounts == {"instagram:inkjournal"}
+    assert line.engine.get_state("instagram:inkjournal") is not None
     assert line.engine.get_state("instagram:cats") is None
     sample = registry.get_sample_value
     assert sample("nichewatch_events_ingested_total", {"platform": "instagram", "niche": "pens", "outcome": "accepted"}) == 1
@@ -43,7 +43,7 @@ def test_malformed_records_become_dead_letters_with_reasons_and_the_batch_goes_o
     line, registry = pipeline()
     result = line.process(records((b"k", b"{oops"), (b"k", None), (b"instagram:inkjournal", post_bytes())), now=NOW)
     assert [(d.record.offset, d.reason_class) for d in result.dead_letters] == [(0, "not_json"), (1, "not_json")]
-    assert result.touched_accounts == {"instagram:inkjournal"}
+    assert line.engine.get_state("instagram:inkjournal") is not None
     assert registry.get_sample_value("nichewatch_dlq_writes_total", {"reason": "not_json"}) == 2
 
 
