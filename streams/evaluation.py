@@ -4,7 +4,10 @@ Matching: a ``suspected_purchase`` alert matches an incident when it is on the s
 account and ``start <= detected_at <= end + grace``. A purchase alert matching no purchase
 incident is a false positive, wherever it is. An incident that is *not* a purchase
 (breakout, giveaway, shout-out, purge, spam) is "misflagged" when a purchase alert falls
-in its window.
+in its window. Labelled ordinary life (``good_post``, ``outage_catchup``) is scored the same
+way, and does not make an account dishonest: an *honest account* carries no incident other
+than ordinary life, and "honest accounts accused" is the share of them with any purchase
+alert at all, over the scenario's span and scaled to 35 days (``1 - (1 - p) ** (35 / days)``).
 
 Detection delay is counted in follower observations, not hours, because that is what the
 engine can react to: the number of the account's events carrying a follower count with
@@ -18,7 +21,7 @@ import bisect
 import statistics
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -28,7 +31,12 @@ INSTANT_STEP_TYPES = frozenset(
     {"purchase_instant", "purchase_round", "purchase_small", "purchase_large", "purchase_spike_decay"}
 )
 # The rows reported for incidents that must not be flagged as purchases, in display order.
-NOT_PURCHASE_TYPES = ("organic_breakout", "giveaway", "shoutout", "purge", "spam_account")
+NOT_PURCHASE_TYPES = (
+    "organic_breakout", "giveaway", "shoutout", "purge", "spam_account", "good_post", "outage_catchup",
+)
+# Labels of ordinary life: an account carrying only these (or nothing) is honest.
+ORDINARY_LIFE_TYPES = frozenset({"good_post", "outage_catchup"})
+ACCUSATION_HORIZON_DAYS = 35.0
 DEFAULT_GRACE = timedelta(hours=24)
 TOP_INFLUENCERS_PER_NICHE = 10
 
@@ -102,6 +110,26 @@ class MisflagScore:
 
 
 @dataclass(frozen=True)
+class HonestAccounts:
+    """Accounts without any incident (ordinary life aside), and how many got a purchase alert."""
+
+    accounts: int
+    accused: int
+    days: float
+
+    @property
+    def accused_share(self) -> float:
+        return self.accused / self.accounts if self.accounts else 0.0
+
+    @property
+    def accused_share_35_days(self) -> float:
+        """The share scaled to ``ACCUSATION_HORIZON_DAYS`` (a constant daily hazard)."""
+        if not self.days or not self.accused:
+            return self.accused_share
+        return 1.0 - (1.0 - self.accused_share) ** (ACCUSATION_HORIZON_DAYS / self.days)
+
+
+@dataclass(frozen=True)
 class Target:
     name: str
     value: float | None
@@ -124,17 +152,29 @@ class EvaluationResult:
     false_alerts_without_incident: int
     duplicate_alerts: int
     spam_in_top_influencers: int | None = None
+    honest: HonestAccounts = field(default_factory=lambda: HonestAccounts(0, 0, 0.0))
 
     def misflag(self, event_type: str) -> float:
         return next((m.misflag_share for m in self.not_purchases if m.event_type == event_type), 0.0)
 
+    def misflag_of(self, event_types: Iterable[str]) -> float:
+        """Share of the incidents of these types (together) flagged as purchases."""
+        wanted = set(event_types)
+        rows = [m for m in self.not_purchases if m.event_type in wanted]
+        incidents = sum(m.incidents for m in rows)
+        return sum(m.flagged_as_purchase for m in rows) / incidents if incidents else 0.0
+
     def targets(self) -> list[Target]:
         checks = [
-            Target("suspected_purchase precision", self.overall.precision, 0.95, True),
-            Target("suspected_purchase recall", self.overall.recall, 0.90, True),
+            Target("suspected_purchase precision", self.overall.precision, 0.97, True),
+            Target("suspected_purchase recall", self.overall.recall, 0.95, True),
             Target("recall, instant steps >= 5% of followers", self.instant_steps.recall, 0.97, True),
-            Target("organic breakouts flagged as purchase", self.misflag("organic_breakout"), 0.02, False),
-            Target("purges flagged as purchase", self.misflag("purge"), 0.02, False),
+            Target(f"honest accounts accused, per {ACCUSATION_HORIZON_DAYS:g} days",
+                   self.honest.accused_share_35_days, 0.003, False),
+            Target("organic breakouts and purges flagged as purchase",
+                   self.misflag_of(("organic_breakout", "purge")), 0.01, False),
+            Target("instant purchases: median delay after the step (observations)",
+                   self.instant_steps.median_delay, 1.0, False),
             Target("median detection delay (observations)", self.overall.median_delay, 2.0, False),
         ]
         if self.spam_in_top_influencers is not None:
@@ -227,6 +267,7 @@ def evaluate(
             organic += any(a.classification == ORGANIC for a in hits)
         not_purchases.append(MisflagScore(event_type, len(group), flagged, organic))
 
+    honest = _honest_accounts(incidents, all_alerts, observations)
     return EvaluationResult(
         per_type=per_type,
         overall=overall,
@@ -235,7 +276,20 @@ def evaluate(
         false_alerts_without_incident=sum(1 for a in false_alerts if a.account_id not in by_account),
         duplicate_alerts=sum(max(0, len(hits) - 1) for hits in matches.values()),
         spam_in_top_influencers=None if influencers is None else _spam_in_top(incidents, influencers),
+        honest=honest,
     )
+
+
+def _honest_accounts(
+    incidents: list[Incident], alerts: list[Alert], observations: Mapping[str, Sequence[float]]
+) -> HonestAccounts:
+    accounts = set(observations) | {i.account_id for i in incidents} | {a.account_id for a in alerts}
+    dishonest = {i.account_id for i in incidents if i.event_type not in ORDINARY_LIFE_TYPES}
+    honest = accounts - dishonest
+    accused = {a.account_id for a in alerts if a.classification == PURCHASE and a.account_id in honest}
+    times = [t for series in observations.values() for t in (series[0], series[-1]) if series]
+    days = (max(times) - min(times)) / 86_400 if times else 0.0
+    return HonestAccounts(len(honest), len(accused), days)
 
 
 def format_report(result: EvaluationResult) -> str:
@@ -254,8 +308,17 @@ def format_report(result: EvaluationResult) -> str:
     for m in result.not_purchases:
         lines.append(f"{m.event_type:<28}{m.incidents:>10}{m.flagged_as_purchase:>21}{m.misflag_share:>8.3f}"
                      f"{m.found_as_organic:>18}")
+    honest = result.honest
+    organic = ("organic_breakout", "purge")
     lines += [
         "",
+        f"honest accounts accused of a purchase: {honest.accused} of {honest.accounts} "
+        f"({100 * honest.accused_share:.2f}% over {honest.days:.1f} days, "
+        f"{100 * honest.accused_share_35_days:.2f}% per {ACCUSATION_HORIZON_DAYS:g} days)",
+        f"organic breakouts and purges flagged as purchase: {100 * result.misflag_of(organic):.2f}%",
+        "instant purchases, median delay after the step: "
+        + ("-" if result.instant_steps.median_delay is None else f"{result.instant_steps.median_delay:g}")
+        + " follower observations (1 = the first observation after it)",
         f"false purchase alerts on accounts without an incident: {result.false_alerts_without_incident}",
         f"duplicate alerts for one incident: {result.duplicate_alerts}",
     ]

@@ -2,7 +2,9 @@
 
 Tags are listed in the spelling people post them (mixed case); the engine normalises them.
 The niches JSON written next to a scenario uses the lower-case canonical forms, so a
-scenario exercises normalisation from the first event.
+scenario exercises normalisation from the first event. One niche tracks a generic tag
+(``GENERIC_TRACKED_TAG``) as well as its specific ones, as operators sometimes do: its
+matches are diluted by posts that say nothing about the community.
 """
 
 from __future__ import annotations
@@ -16,7 +18,8 @@ NICHE_TAGS: Final[dict[str, tuple[str, ...]]] = {
     "bouldering": ("#Bouldering", "#ClimbingGym", "#BoulderProblem", "#Climbing", "#Sendit"),
     "mechanicalkeyboards": ("#MechanicalKeyboards", "#MechKeys", "#Keycaps", "#CustomKeyboard", "#Thocky"),
     "houseplants": ("#Houseplants", "#PlantsOfInstagram", "#Monstera", "#UrbanJungle", "#PlantParent"),
-    "filmphotography": ("#FilmPhotography", "#35mm", "#FilmIsNotDead", "#BelieveInFilm", "#Analog"),
+    "filmphotography": ("#FilmPhotography", "#35mm", "#FilmIsNotDead", "#BelieveInFilm", "#Analog",
+                        "#PhotoOfTheDay"),
     "birding": ("#Birding", "#BirdWatching", "#BirdsOfInstagram", "#BirdPhotography", "#Birder"),
     "knitting": ("#Knitting", "#KnittersOfInstagram", "#YarnLove", "#Knitstagram", "#HandKnit"),
 }
@@ -26,6 +29,11 @@ GENERIC_TAGS: Final[tuple[str, ...]] = (
     "#love", "#instagood", "#photooftheday", "#follow4follow", "#likeforlike",
     "#fyp", "#viral", "#explore", "#picoftheday", "#instadaily",
 )
+
+# niche -> the generic tag it tracks (also in GENERIC_TAGS).
+GENERIC_TRACKED_TAG: Final[dict[str, str]] = {"filmphotography": "#PhotoOfTheDay"}
+# Tags that accounts in the habit of generic tagging put on most of their posts.
+HABITUAL_GENERIC_TAGS: Final[tuple[str, ...]] = ("#love", "#instagood", "#fyp")
 
 NICHE_WORDS: Final[dict[str, tuple[str, ...]]] = {
     "fountainpens": ("ink", "nib", "pen", "scribe", "quill", "journal"),

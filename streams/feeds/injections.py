@@ -8,6 +8,10 @@ the cases apart is what happens to *engagement*:
     giveaway / shout-out    surge together with an engagement burst on one post (or a mention)
     purge                   platform removes followers; engagement unchanged
 
+Ordinary life is labelled too (streams/feeds/realism.py), never as a purchase: ``good_post``
+(a post doing 2-5x the usual, then a proportional gain of a few percent) and
+``outage_catchup`` (days without observations, then the growth of those days at once).
+
 Times are epoch seconds (ints) internally; ground truth is written as ISO-8601 strings.
 """
 
@@ -23,6 +27,7 @@ from streams.feeds.population import AccountProfile
 EventType = Literal[
     "purchase_instant", "purchase_round", "purchase_small", "purchase_large", "purchase_drip",
     "purchase_spike_decay", "organic_breakout", "giveaway", "shoutout", "purge", "spam_account",
+    "good_post", "outage_catchup",
 ]
 Expected = Literal["suspected_purchase", "organic_breakout"] | None
 Shape = Literal["step", "drip", "surge", "purge", "none"]
@@ -42,7 +47,11 @@ EXPECTED: dict[EventType, Expected] = {
     "shoutout": None,
     "purge": None,
     "spam_account": None,
+    "good_post": None,
+    "outage_catchup": None,
 }
+# Labels of ordinary life: an account carrying only these is an honest account.
+ORDINARY_LIFE_TYPES: tuple[EventType, ...] = ("good_post", "outage_catchup")
 # Share of accounts receiving each incident; every purchase kind gets >= 40 at 1,500 accounts.
 SHARE_OF_ACCOUNTS: dict[EventType, float] = {
     **{t: 0.03 for t in PURCHASE_TYPES},

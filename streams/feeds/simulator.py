@@ -2,7 +2,7 @@
 
     Scenario(seed)                      the world: accounts, incidents, ground truth
       .events()  -> Iterator[dict]      posts and snapshots, ordered by arrival
-      .truth     -> list[TruthEvent]    one line per injected incident
+      .truth     -> list[TruthEvent]    one line per injected incident or labelled ordinary-life event
       .niches    -> {niche: [tag]}      the niche definitions to load into the engine
       .write(events, truth, niches)     the three files
 
@@ -10,7 +10,9 @@ Same seed, same bytes: no global ``random``, no wall clock. Simulated time start
 ``DEFAULT_START`` unless told otherwise. Incidents start after ``warmup_days`` so that a
 detector has a baseline to compare against. With ``max_jitter_seconds`` > 0 events arrive
 up to that much after they were observed, so ``observed_at`` is only mostly in order, as
-in a real feed.
+in a real feed. ``knobs`` (streams/feeds/realism.py) set the ordinary-life parameters a
+robustness sweep varies; each account's traits come from their own random stream, so one
+knob changed leaves the rest of the world as it was.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from streams.feeds import injections
 from streams.feeds.catalogue import canonical_niches
 from streams.feeds.injections import TruthEvent
 from streams.feeds.population import draw_profiles
+from streams.feeds.realism import DAY, Traits, WorldKnobs, draw_traits
 from streams.feeds.timeline import AccountTimeline, Record, iso, simulate_account
 
 DEFAULT_START = datetime(2026, 3, 1, tzinfo=UTC)
@@ -47,6 +50,7 @@ class Scenario:
         *,
         warmup_days: float = 7.0,
         max_jitter_seconds: float = 0.0,
+        knobs: WorldKnobs | None = None,
     ) -> None:
         if accounts < 20:
             raise ValueError("a scenario needs at least 20 accounts")
@@ -62,6 +66,7 @@ class Scenario:
         self.start = start
         self.warmup_days = warmup_days
         self.max_jitter_seconds = max_jitter_seconds
+        self.knobs = knobs if knobs is not None else WorldKnobs()
 
     @cached_property
     def _timelines(self) -> list[AccountTimeline]:
@@ -71,15 +76,28 @@ class Scenario:
         start = int(self.start.timestamp())
         planned, mentions = injections.plan(rng, profiles, start, self.days, self.warmup_days)
         by_account = {injection.account_index: injection for injection in planned}
-        return [
-            simulate_account(self.seed, profile, by_account.get(profile.index), mentions.get(profile.index, ()),
-                             start, self.days, self.max_jitter_seconds)
-            for profile in profiles
-        ]
+        # Outages fall on clean accounts after the warm-up, and end a day before the scenario does.
+        outage_window = (start + int(self.warmup_days * DAY), start + (self.days - 1) * DAY)
+        timelines = []
+        for profile in profiles:
+            injection = by_account.get(profile.index)
+            clean = injection is None and not profile.spam
+            traits = draw_traits(self.seed, profile.index, self.knobs, profile.daily_growth, self.days,
+                                 outage_window if clean else None)
+            timelines.append(simulate_account(self.seed, profile, injection, mentions.get(profile.index, ()),
+                                              start, self.days, self.max_jitter_seconds, self.knobs, traits))
+        return timelines
 
     @property
     def truth(self) -> list[TruthEvent]:
-        return [t.truth for t in self._timelines if t.truth is not None]
+        """Injected incidents first (at most one per account), then labelled ordinary life."""
+        incidents = [t.truth for t in self._timelines if t.truth is not None]
+        return incidents + [life for t in self._timelines for life in t.life]
+
+    @property
+    def traits(self) -> dict[str, Traits]:
+        """account_id -> its ordinary-life traits (cadence, rounding, drift, outages)."""
+        return {t.profile.account_id: t.traits for t in self._timelines}
 
     @property
     def niches(self) -> dict[str, list[str]]:

@@ -4,8 +4,11 @@
     real(t)      = organic[hour(t)]  +  injected real delta(t)      <- drives likes/comments
 
 Every post is observed at about +1h, +6h, +24h and +72h with counters that only grow
-(``maturity``), each observation carrying the follower count of that moment; the profile
-is polled every 1-6 hours. Each account draws from its own ``random.Random`` keyed by the
+(``maturity``), each observation carrying the follower count of that moment (as the page
+shows it, for accounts with ``Traits.rounded_counts``); the profile is polled at the
+account's own cadence with the exact count. Nothing is observed during a collector outage.
+Ordinary life (good posts, outages, drift; streams/feeds/realism.py) comes on top of the
+injected incident. Each account draws from its own ``random.Random`` keyed by the
 scenario seed, so accounts are independent and the result does not depend on the order in
 which they are simulated.
 """
@@ -20,12 +23,15 @@ from array import array
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from streams.feeds.catalogue import CAPTIONS, GENERIC_TAGS, NICHE_TAGS, SPAM_CAPTIONS
+from streams.feeds.catalogue import CAPTIONS, GENERIC_TAGS, HABITUAL_GENERIC_TAGS, NICHE_TAGS, SPAM_CAPTIONS
 from streams.feeds.injections import EXPECTED, HOUR, Injection, SpecialPost, TruthEvent
 from streams.feeds.population import AccountProfile
+from streams.feeds.realism import GOOD_POST_MULTIPLE, Traits, WorldKnobs, displayed_count, good_post_gain, poisson
 
 OBSERVATION_OFFSETS = (1 * HOUR, 6 * HOUR, 24 * HOUR, 72 * HOUR)
 LATE_ENGAGEMENT = 0.5  # share of newly arrived real followers who go back and like a recent post
+GOOD_POST_LABEL_HOURS = 48  # a good post's truth window: the day or two its new followers arrive over
+QUIET_AROUND_INCIDENT = 3 * 86_400  # no good post this close to an injected incident (unambiguous truth)
 PLATFORM_PREFIX = {"instagram": "ig", "tiktok": "tt", "youtube": "yt"}
 
 # One observed event, kept compact until it is rendered as a dict:
@@ -47,6 +53,8 @@ class AccountTimeline:
     posts: list[PostInfo]
     records: list[Record]
     truth: TruthEvent | None
+    life: list[TruthEvent]  # labelled ordinary life: good posts, outages (never purchases)
+    traits: Traits
 
 
 def iso(ts: float) -> str:
@@ -61,20 +69,25 @@ def simulate_account(
     start: int,
     days: int,
     max_jitter: float,
+    knobs: WorldKnobs,
+    traits: Traits,
 ) -> AccountTimeline:
     rng = random.Random(f"nichewatch:{seed}:account:{profile.index}")
     end = start + days * 86_400
     specials = list(mentions) + list(injection.posts if injection else ())
-    schedule = _post_times(rng, profile, start, days, specials)
-    # Unlabelled ordinary life: now and then a post does 2-5x and brings a few real followers.
-    # Without these a clean account's growth would be too smooth to test false positives.
-    good_posts = {
-        number: (rng.uniform(2.0, 5.0), rng.uniform(0.002, 0.015))
-        for number, (_, special) in enumerate(schedule)
-        if special is None and not profile.spam and rng.random() < 0.03
-    }
-    bumps = [((schedule[n][0] - start) / HOUR, gain) for n, (_, gain) in good_posts.items()]
-    account = _Account(profile, injection, _organic_series(rng, profile, days * 24, bumps), start,
+    schedule = _post_times(rng, profile, start, days, specials, knobs.post_rate_scale)
+    # Now and then a post does 2-5x the usual and, over the next day or two, brings real
+    # followers in proportion (good_post_gain): the honest shape a detector must not accuse.
+    quiet = (injection.start - QUIET_AROUND_INCIDENT, injection.end() + QUIET_AROUND_INCIDENT) if injection else None
+    good_posts: dict[int, tuple[float, float]] = {}
+    for number, (posted, special) in enumerate(schedule):
+        if special is not None or profile.spam or rng.random() >= knobs.good_post_rate:
+            continue
+        multiple = rng.uniform(*GOOD_POST_MULTIPLE)
+        if quiet is None or not quiet[0] <= posted <= quiet[1]:
+            good_posts[number] = (multiple, good_post_gain(traits.good_post_unit, multiple))
+    bumps = [((schedule[n][0] - start) / HOUR, gain, rng.uniform(8.0, 20.0)) for n, (_, gain) in good_posts.items()]
+    account = _Account(profile, injection, _organic_series(rng, profile, traits, days * 24, bumps), start,
                        rng.uniform(-1.0, 3.0))
     truth = None
     if injection is not None:
@@ -83,17 +96,35 @@ def simulate_account(
     elif profile.spam:
         truth = TruthEvent(profile.account_id, "spam_account", None, iso(start), iso(end), profile.followers, 0)
 
-    recorder = _Recorder(rng, account, [t for t, _ in schedule], max_jitter)
+    life = [_good_post_truth(account, schedule[n][0], gain) for n, (_, gain) in good_posts.items()]
+    life += [_outage_truth(account, outage) for outage in traits.outages]
+    life.sort(key=lambda t: (t.start, t.event_type))
+
+    recorder = _Recorder(rng, account, traits, [t for t, _ in schedule], max_jitter)
     posts = [
-        _post(rng, account, recorder, number, posted, special, good_posts.get(number, (1.0, 0.0))[0], end)
+        _post(rng, account, recorder, number, posted, special, good_posts.get(number, (0.0, 0.0))[0], end,
+              knobs.engagement_noise)
         for number, (posted, special) in enumerate(schedule)
     ]
-    t = start + rng.uniform(0.0, profile.snapshot_hours * HOUR)
+    t = start + rng.uniform(0.0, traits.snapshot_hours * HOUR)
     while t < end:
         recorder.emit(int(t), -1, 0, 0, 0, None)
-        t += profile.snapshot_hours * HOUR * rng.uniform(0.8, 1.2)
+        t += traits.snapshot_hours * HOUR * rng.uniform(0.8, 1.2)
     recorder.records.sort()
-    return AccountTimeline(profile, posts, recorder.records, truth)
+    return AccountTimeline(profile, posts, recorder.records, truth, life, traits)
+
+
+def _good_post_truth(account: _Account, posted: int, gain: float) -> TruthEvent:
+    before = account.organic_at(posted)
+    return TruthEvent(account.profile.account_id, "good_post", EXPECTED["good_post"], iso(posted),
+                      iso(posted + GOOD_POST_LABEL_HOURS * HOUR), round(before), round(before * gain))
+
+
+def _outage_truth(account: _Account, outage: tuple[int, int]) -> TruthEvent:
+    begin, end = outage
+    before = account.organic_at(begin)
+    return TruthEvent(account.profile.account_id, "outage_catchup", EXPECTED["outage_catchup"], iso(begin),
+                      iso(end), round(before), round(account.organic_at(end) - before))
 
 
 class _Account:
@@ -113,16 +144,16 @@ class _Account:
             self.followers_before = round(organic[(injection.spike_start - start) // HOUR])
             self.added = injection.realise(self.followers_before)
 
-    def _organic_at(self, t: float) -> float:
+    def organic_at(self, t: float) -> float:
         return self.organic[min(len(self.organic) - 1, int((t - self.start) // HOUR))]
 
     def followers_at(self, t: float) -> int:
         extra = self.injection.visible_delta(self.added, t) if self.injection else 0.0
-        return round(self._organic_at(t) + extra)
+        return round(self.organic_at(t) + extra)
 
     def audience_at(self, t: float) -> float:
         extra = self.injection.real_delta(self.added, t) if self.injection else 0.0
-        return self._organic_at(t) + extra
+        return self.organic_at(t) + extra
 
     def following_at(self, t: float) -> int | None:
         if self.profile.following is None:
@@ -133,20 +164,27 @@ class _Account:
 class _Recorder:
     """Collects the account's observations as compact records, with their arrival jitter."""
 
-    def __init__(self, rng: random.Random, account: _Account, post_times: list[int], max_jitter: float) -> None:
+    def __init__(
+        self, rng: random.Random, account: _Account, traits: Traits, post_times: list[int], max_jitter: float
+    ) -> None:
         self.rng = rng
         self.account = account
+        self.traits = traits
         self.post_times = post_times
         self.max_jitter = max_jitter
         self.records: list[Record] = []
 
     def emit(self, observed: int, post: int, likes: int, comments: int, shares: int, views: int | None) -> None:
-        account = self.account
+        account, traits = self.account, self.traits
+        if traits.outages and traits.in_outage(observed):
+            return  # the collector saw nothing of this account
         emit_ts = observed + self.rng.uniform(0.0, self.max_jitter) if self.max_jitter else float(observed)
         posts_count = account.profile.posts_count + bisect.bisect_right(self.post_times, observed)
+        followers = account.followers_at(observed)
+        if post >= 0 and traits.rounded_counts:
+            followers = displayed_count(followers)
         self.records.append((emit_ts, account.profile.index, len(self.records), observed, post, likes, comments,
-                             shares, views, account.followers_at(observed), account.following_at(observed),
-                             posts_count))
+                             shares, views, followers, account.following_at(observed), posts_count))
 
 
 def _post(
@@ -158,16 +196,20 @@ def _post(
     special: SpecialPost | None,
     good_post: float,
     end: int,
+    noise: float,
 ) -> PostInfo:
     """Draw one post, record its observations, return what never changes about it."""
     profile, injection = account.profile, account.injection
     niche = profile.second_niche if profile.second_niche and rng.random() < 0.3 else profile.niche
-    tags = _spam_tags(rng, niche) if profile.spam else _niche_tags(rng, niche)
+    tags = _spam_tags(rng, niche) if profile.spam else _niche_tags(rng, niche, recorder.traits.generic_tagger)
     info = PostInfo(f"{PLATFORM_PREFIX[profile.platform]}_{profile.index:05d}_{number:04d}",
                     iso(posted), tags, _caption(rng, profile, niche, special, tags))
     boost = injection.engagement_boost(posted) if injection and special is None else 1.0
     audience_then = account.audience_at(posted)
-    base = profile.engagement_rate * audience_then * boost * good_post * rng.lognormvariate(0.0, 0.35)
+    # A good post does its drawn multiple of the usual (no further noise, so its follower
+    # gain stays in proportion to what it did); an ordinary one varies log-normally.
+    multiple = good_post or rng.lognormvariate(0.0, noise)
+    base = profile.engagement_rate * audience_then * boost * multiple
     likes = base * rng.uniform(0.88, 0.95) * (special.likes_x if special else 1.0)
     comments = base * rng.uniform(0.03, 0.08) * (special.comments_x if special else 1.0)
     shares = base * rng.uniform(0.005, 0.04) * (special.shares_x if special else 1.0)
@@ -195,21 +237,26 @@ def maturity(age_seconds: float) -> float:
 
 
 def _organic_series(
-    rng: random.Random, profile: AccountProfile, hours: int, bumps: Sequence[tuple[float, float]]
+    rng: random.Random, profile: AccountProfile, traits: Traits, hours: int,
+    bumps: Sequence[tuple[float, float, float]],
 ) -> array:
-    """Hourly follower counts: daily drift, hourly noise, now and then a wave of unfollows.
+    """Hourly follower counts: daily growth (drifting for some accounts), hourly noise, now
+    and then a wave of unfollows.
 
-    ``bumps`` are (hour, share of followers) gains after good posts, arriving over ~half a day.
+    ``bumps`` are (hour, share of followers, time constant in hours) gains after good posts,
+    arriving over the next day or two (all of the share within 72 hours).
     """
     extra = [0.0] * (hours + 1)
-    for hour, gain in bumps:
+    for hour, gain, tau in bumps:
         first = int(hour) + 1
-        for k in range(first, min(hours + 1, first + 48)):
-            extra[k] += gain * (math.exp(-(k - first) / 8) - math.exp(-(k + 1 - first) / 8))
+        total = 1.0 - math.exp(-72 / tau)
+        for k in range(first, min(hours + 1, first + 72)):
+            extra[k] += gain / total * (math.exp(-(k - first) / tau) - math.exp(-(k + 1 - first) / tau))
     series = array("d", [float(profile.followers)])
     value = float(profile.followers)
     for h in range(1, hours + 1):
-        value += value * (profile.daily_growth / 24 + extra[h]) + rng.gauss(0.0, max(0.4, value * 0.0003))
+        growth = traits.growth_at(h / hours)
+        value += value * (growth / 24 + extra[h]) + rng.gauss(0.0, max(0.4, value * 0.0003))
         if rng.random() < 0.004:
             value -= value * rng.uniform(0.001, 0.004)
         series.append(max(0.0, value))
@@ -217,28 +264,19 @@ def _organic_series(
 
 
 def _post_times(
-    rng: random.Random, profile: AccountProfile, start: int, days: int, specials: Sequence[SpecialPost]
+    rng: random.Random, profile: AccountProfile, start: int, days: int, specials: Sequence[SpecialPost],
+    rate_scale: float,
 ) -> list[tuple[int, SpecialPost | None]]:
     end = start + days * 86_400
     times: list[tuple[int, SpecialPost | None]] = []
     for day in range(days):
-        for _ in range(_poisson(rng, profile.posts_per_day)):
+        for _ in range(poisson(rng, profile.posts_per_day * rate_scale)):
             # People post around their own peak hour; spam bots post around the clock.
             hour = rng.uniform(0, 24) if profile.spam else (profile.peak_hour + rng.gauss(0.0, 2.5)) % 24
             times.append((start + day * 86_400 + int(hour * HOUR), None))
     times.extend((s.at, s) for s in specials if start <= s.at < end)
     times.sort(key=lambda item: item[0])
     return times
-
-
-def _poisson(rng: random.Random, lam: float) -> int:
-    # Knuth's method: fine for the small rates of posting (< 20 a day).
-    limit, k, p = math.exp(-lam), 0, 1.0
-    while True:
-        p *= rng.random()
-        if p <= limit:
-            return k
-        k += 1
 
 
 def _variant(rng: random.Random, tag: str) -> str:
@@ -256,13 +294,15 @@ def _variant(rng: random.Random, tag: str) -> str:
 _FULLWIDTH = {c: c + 0xFEE0 for c in range(ord("!"), ord("~") + 1) if chr(c) != "#"}
 
 
-def _niche_tags(rng: random.Random, niche: str) -> tuple[str, ...]:
+def _niche_tags(rng: random.Random, niche: str, generic_tagger: bool) -> tuple[str, ...]:
     pool = NICHE_TAGS[niche]
     chosen = rng.sample(pool, rng.randint(1, 3))
     if pool[0] not in chosen and rng.random() < 0.6:
         chosen.insert(0, pool[0])
     if rng.random() < 0.2:
         chosen += rng.sample(GENERIC_TAGS, rng.randint(1, 2))
+    if generic_tagger and rng.random() < 0.8:
+        chosen += [tag for tag in HABITUAL_GENERIC_TAGS if tag not in chosen]
     return tuple(_variant(rng, tag) for tag in chosen)
 
 

@@ -16,8 +16,11 @@ from schemas.codec import decode_event
 from schemas.events import AccountSnapshot, Post
 from streams.feeds import injections
 from streams.feeds.catalogue import GENERIC_TAGS
-from streams.feeds.injections import INSTANT_PURCHASE_TYPES, PURCHASE_TYPES, SHARE_OF_ACCOUNTS
+from streams.feeds.injections import (
+    INSTANT_PURCHASE_TYPES, ORDINARY_LIFE_TYPES, PURCHASE_TYPES, SHARE_OF_ACCOUNTS,
+)
 from streams.feeds.population import draw_profiles
+from streams.feeds.realism import WorldKnobs, displayed_count
 from streams.feeds.simulator import DEFAULT_ACCOUNTS, DEFAULT_DAYS, DEFAULT_START, Scenario
 from streams.feeds.timeline import maturity
 
@@ -144,9 +147,12 @@ def test_default_size_plans_enough_incidents_of_every_kind() -> None:
 
 def test_truth_labels_every_kind_after_the_warm_up(scenario: Scenario) -> None:
     counts = Counter(t.event_type for t in scenario.truth)
-    assert set(counts) == set(SHARE_OF_ACCOUNTS) | {"spam_account"}
+    assert set(counts) == set(SHARE_OF_ACCOUNTS) | {"spam_account", *ORDINARY_LIFE_TYPES}
     warm = DEFAULT_START.timestamp() + 7 * 86_400
     for truth in scenario.truth:
+        if truth.event_type == "good_post":
+            assert truth.expected_classification is None
+            continue
         if truth.event_type != "spam_account":
             assert _ts(truth.start) >= warm
             assert _ts(truth.end) >= _ts(truth.start)
@@ -262,3 +268,171 @@ def test_spam_accounts_post_a_lot_with_generic_tags_and_little_engagement(
 def test_scenario_refuses_too_short_a_run() -> None:
     with pytest.raises(ValueError, match="days"):
         Scenario(1, accounts=50, days=8)
+
+
+# --- ordinary life: good posts, outages, rounded counts, cadence, drift ---------------------------
+
+
+def _follower_series(account_events: list[dict], kind: str | None = None) -> list[tuple[float, int]]:
+    return [(_ts(e["observed_at"]), e["followers"]) for e in account_events if kind is None or e["kind"] == kind]
+
+
+def test_displayed_counts_read_back_as_the_page_shows_them() -> None:
+    assert [displayed_count(n) for n in (987, 9_999, 12_345, 99_999, 123_456, 999_999, 1_234_567)] == [
+        987, 9_999, 12_300, 99_900, 123_000, 999_000, 1_200_000,
+    ]
+
+
+def test_good_posts_bring_a_few_percent_in_proportion_to_how_much_better_they_did(
+    scenario: Scenario, by_account: dict[str, list[dict]]
+) -> None:
+    good = [t for t in scenario.truth if t.event_type == "good_post"]
+    assert len(good) >= 20
+    per_multiple = []
+    for truth in good:
+        first = _first_likes(by_account[truth.account_id])  # same age (~1h), whatever the post's date
+        post = [likes for posted, likes in first.values() if posted == truth.start]
+        others = [likes for posted, likes in first.values() if posted != truth.start]
+        assert post, "the good post opens its label"
+        multiple = post[0] / statistics.median(others)
+        share = truth.followers_added / truth.followers_before
+        assert 0.0 < share <= 0.10
+        assert _ts(truth.end) - _ts(truth.start) == 48 * 3600
+        if post[0] >= 100 and len(others) >= 5:  # enough for the ratio to mean something
+            assert 1.3 <= multiple <= 8.0, truth
+            per_multiple.append(share / (multiple - 1))
+    low, high = WorldKnobs().good_post_gain
+    assert per_multiple and low * 0.6 <= statistics.median(per_multiple) <= high * 1.4
+
+
+def test_good_post_gains_arrive_over_a_day_or_two_on_exact_snapshots() -> None:
+    knobs = WorldKnobs(good_post_rate=0.3, good_post_gain=(0.02, 0.02), drift_share=0.0, growth_scale=0.0,
+                       outage_rate=0.0, snapshot_hours=(1.0, 1.0))
+    quiet = Scenario(3, accounts=40, days=13, knobs=knobs)
+    events = defaultdict(list)
+    for event in quiet.events():
+        events[event["account_id"]].append(event)
+    truths = {t.account_id: t for t in quiet.truth if t.event_type == "good_post"}  # one per account is enough
+    checked = 0
+    for account_id, truth in truths.items():
+        series = _follower_series(events[account_id], "snapshot")
+        start = _ts(truth.start)
+        before = [f for t, f in series if t <= start]
+        day_one = [f for t, f in series if start + 22 * 3600 <= t <= start + 26 * 3600]
+        if not before or not day_one or truth.followers_added < 200:
+            continue
+        checked += 1
+        # Most of the gain has arrived within a day, none of it was there at the post.
+        assert day_one[0] - before[-1] >= 0.5 * truth.followers_added
+    assert checked >= 5
+
+
+def test_outages_leave_no_observation_and_catch_up_with_organic_growth_only(
+    scenario: Scenario, by_account: dict[str, list[dict]]
+) -> None:
+    outages = [t for t in scenario.truth if t.event_type == "outage_catchup"]
+    assert len(outages) >= 5
+    incident_accounts = {t.account_id for t in scenario.truth if t.event_type not in ORDINARY_LIFE_TYPES}
+    for truth in outages:
+        assert truth.account_id not in incident_accounts
+        start, end = _ts(truth.start), _ts(truth.end)
+        assert 86_400 <= end - start <= 3 * 86_400
+        series = _follower_series(by_account[truth.account_id], "snapshot")
+        assert not [t for t in (_ts(e["observed_at"]) for e in by_account[truth.account_id]) if start <= t < end]
+        before = [f for t, f in series if t < start][-1]
+        after = next(f for t, f in series if t >= end)
+        assert abs(after - before) <= 0.12 * before, "catch-up is days of organic growth, not a jump"
+
+
+def test_rounded_counts_only_on_posts_of_accounts_with_the_trait(
+    scenario: Scenario, by_account: dict[str, list[dict]]
+) -> None:
+    traits = scenario.traits
+    rounded = [a for a, t in traits.items() if t.rounded_counts]
+    assert 0.15 * len(traits) <= len(rounded) <= 0.45 * len(traits)
+    saw_rounding = saw_exact_snapshot = 0
+    for account_id, account_events in by_account.items():
+        posts = [e["followers"] for e in account_events if e["kind"] == "post" and e["followers"] >= 10_000]
+        snapshots = [e["followers"] for e in account_events if e["kind"] == "snapshot" and e["followers"] >= 10_000]
+        if traits[account_id].rounded_counts:
+            assert all(displayed_count(f) == f for f in posts)
+            saw_rounding += bool(posts)
+            saw_exact_snapshot += any(displayed_count(f) != f for f in snapshots)
+        elif len(posts) >= 10:
+            assert any(displayed_count(f) != f for f in posts)
+    assert saw_rounding >= 10 and saw_exact_snapshot >= 10
+
+
+def test_snapshot_cadence_differs_per_account_from_hourly_to_daily(by_account: dict[str, list[dict]]) -> None:
+    gaps = []
+    for account_events in by_account.values():
+        times = [t for t, _ in _follower_series(account_events, "snapshot")]
+        if len(times) >= 3:
+            gaps.append(statistics.median(b - a for a, b in zip(times, times[1:], strict=False)) / 3600)
+    assert min(gaps) < 2.0 and max(gaps) > 16.0
+    assert 3.0 < statistics.median(gaps) < 10.0  # log-uniform over 1-24 h
+
+
+def test_drifting_accounts_change_their_growth_rate_over_the_weeks() -> None:
+    knobs = WorldKnobs(good_post_rate=0.0, outage_rate=0.0, drift_share=1.0, snapshot_hours=(6.0, 6.0))
+    drifting = Scenario(8, accounts=100, days=28, knobs=knobs)
+    incident = {t.account_id for t in drifting.truth}
+    events = defaultdict(list)
+    for event in drifting.events():
+        if event["kind"] == "snapshot":
+            events[event["account_id"]].append(event["followers"])
+    agreed = checked = 0
+    for account_id, traits in drifting.traits.items():
+        change = traits.growth_end - traits.growth_start
+        series = events[account_id]
+        if account_id in incident or abs(change) < 0.002 or series[0] < 5_000:
+            continue
+        quarter = len(series) // 4
+        early = math.log(series[quarter] / series[0])
+        late = math.log(series[-1] / series[-1 - quarter])
+        checked += 1
+        agreed += (late - early > 0) == (change > 0)
+    assert checked >= 10 and agreed >= 0.9 * checked
+
+
+def test_each_knob_changes_only_its_own_behaviour() -> None:
+    base = Scenario(4, accounts=40, days=13).traits
+    more_rounding = Scenario(4, accounts=40, days=13, knobs=WorldKnobs(rounded_share=0.9)).traits
+    assert [t.snapshot_hours for t in base.values()] == [t.snapshot_hours for t in more_rounding.values()]
+    assert [t.outages for t in base.values()] == [t.outages for t in more_rounding.values()]
+    assert sum(t.rounded_counts for t in more_rounding.values()) > sum(t.rounded_counts for t in base.values())
+    assert all(t.rounded_counts for a, t in more_rounding.items() if base[a].rounded_counts)
+
+
+def test_knobs_outside_their_range_are_refused() -> None:
+    with pytest.raises(ValueError, match="rounded_share"):
+        WorldKnobs(rounded_share=1.5)
+    with pytest.raises(ValueError, match="snapshot_hours"):
+        WorldKnobs(snapshot_hours=(6.0, 1.0))
+
+
+def test_same_seed_and_knobs_give_identical_events() -> None:
+    knobs = WorldKnobs(outage_rate=2.0, rounded_share=1.0, engagement_noise=0.6)
+    first, second = Scenario(9, accounts=40, days=13, knobs=knobs), Scenario(9, accounts=40, days=13, knobs=knobs)
+    assert list(first.events()) == list(second.events())
+    assert first.truth == second.truth
+    assert list(first.events()) != list(Scenario(9, accounts=40, days=13).events())
+
+
+def test_some_accounts_tag_generically_and_one_niche_tracks_a_generic_tag(
+    scenario: Scenario, by_account: dict[str, list[dict]]
+) -> None:
+    generic = {g.lstrip("#").lower() for g in GENERIC_TAGS}
+    generic_niches = [niche for niche, tags in scenario.niches.items() if generic & set(tags)]
+    assert generic_niches == ["filmphotography"]
+    habitual = {"#love", "#instagood", "#fyp"}
+    spam = {t.account_id for t in scenario.truth if t.event_type == "spam_account"}
+    taggers = 0
+    for account_id, account_events in by_account.items():
+        posts = {e["post_id"]: [t.lower() for t in e["tags"]] for e in account_events if e["kind"] == "post"}
+        if account_id in spam or len(posts) < 5:
+            continue
+        share = sum(habitual <= set(tags) for tags in posts.values()) / len(posts)
+        taggers += share >= 0.3
+        assert (share >= 0.3) == scenario.traits[account_id].generic_tagger or len(posts) < 10
+    assert taggers >= 5
