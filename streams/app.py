@@ -9,6 +9,9 @@ from faust.web import Request, Response, View
 
 from schemas.events import NicheDefinition
 from streams.agents.accounts import AGENT_NAME, AccountsAgent, PartitionStore
+from streams.console.data import ConsoleData
+from streams.console.leaderboard import LeaderboardStore
+from streams.console.routes import register_console
 from streams.core.config import EngineConfig
 from streams.core.engine import Engine
 from streams.core.state import AccountState
@@ -20,7 +23,7 @@ from streams.niche_config import fold
 from streams.pipeline import Pipeline
 from streams.settings import Settings
 from streams.topics import declare_input_topics
-from streams.views import InfluencerBoard, RecentAlerts, account_summary, parse_limit
+from streams.views import RecentAlerts, account_summary, parse_limit
 
 GAUGE_INTERVAL_S = 5.0
 
@@ -34,8 +37,9 @@ class Worker:
     metrics: Metrics
     engine: Engine
     accounts: TableWriter
-    board: InfluencerBoard
+    board: LeaderboardStore
     recent_alerts: RecentAlerts
+    console: ConsoleData
 
 
 def build_app(settings: Settings, metrics: Metrics | None = None) -> Worker:
@@ -89,7 +93,8 @@ def build_app(settings: Settings, metrics: Metrics | None = None) -> Worker:
     app.batch_agent(topics.posts)(agent)
     app.batch_agent(topics.snapshots)(agent)
 
-    worker = Worker(settings, app, metrics, engine, accounts, InfluencerBoard(), RecentAlerts())
+    board, recent = LeaderboardStore(), RecentAlerts()
+    worker = Worker(settings, app, metrics, engine, accounts, board, recent, ConsoleData(board, recent, metrics.registry))
     _follow_shared_topics(worker)
     _register_views(worker, table)
     _register_gauges(worker)
@@ -111,8 +116,8 @@ def _follow_shared_topics(worker: Worker) -> None:
 
     followers = [
         TopicFollower(settings, settings.topic_niches, on_niche),
-        TopicFollower(settings, settings.topic_influencers, worker.board.apply),
-        TopicFollower(settings, settings.topic_alerts, worker.recent_alerts.apply),
+        TopicFollower(settings, settings.topic_influencers, worker.console.on_profile),
+        TopicFollower(settings, settings.topic_alerts, worker.console.on_alert),
     ]
     # No post is judged before the niche set that existed at start-up is loaded.
     app.batch_gates.append(followers[0].ready.wait)
@@ -122,6 +127,7 @@ def _follow_shared_topics(worker: Worker) -> None:
 
 def _register_views(worker: Worker, table: faust.Table) -> None:
     app, board, recent = worker.app, worker.board, worker.recent_alerts
+    register_console(worker, table, worker.console)
 
     @app.page("/accounts/{account_id}")
     @app.table_route(table=table, match_info="account_id")

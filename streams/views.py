@@ -4,19 +4,20 @@
                                       (answered by the worker that owns the account)
     GET /niches/{niche}/top?limit=N   top micro-influencers of a niche
     GET /alerts/recent?limit=N        the latest follower-spike alerts
+    GET /  and  /console/account?id=  the console's HTML pages (streams.console)
 
 Influencer profiles and alerts are read from their own topics by every worker
-(streams.follower), so any worker answers the niche and alert queries for the whole
-cluster; account state lives in the partitioned table, so account queries are routed to
-the key's owner with Faust's table router.
+(streams.follower; profiles kept bounded by streams.console.leaderboard), so any worker
+answers the niche and alert queries for the whole cluster; account state lives in the
+partitioned table, so account queries are routed to the key's owner with Faust's table
+router.
 """
 
 from __future__ import annotations
 
-import heapq
 from collections import deque
 from datetime import UTC, datetime
-from typing import Any, NamedTuple
+from typing import Any
 
 import orjson
 
@@ -24,44 +25,6 @@ from streams.core.state import AccountState
 
 MAX_LIMIT = 100
 RECENT_ALERTS_KEPT = 500
-
-
-class _Ranked(NamedTuple):
-    score: float
-    niches: tuple[str, ...]
-    profile: dict[str, Any]
-
-
-class InfluencerBoard:
-    """Latest profile per account, from the compacted influencers topic."""
-
-    def __init__(self) -> None:
-        self._latest: dict[bytes, _Ranked] = {}
-
-    def apply(self, key: bytes | None, value: bytes | None) -> None:
-        if key is None:
-            return
-        if value is None:
-            self._latest.pop(key, None)
-            return
-        profile = orjson.loads(value)
-        self._latest[key] = _Ranked(float(profile.get("score", 0.0)), tuple(profile.get("niches", ())), profile)
-
-    def top(self, niche: str, limit: int) -> list[dict[str, Any]]:
-        ranked = heapq.nlargest(
-            limit, (entry for entry in self._latest.values() if niche in entry.niches), key=lambda e: e.score
-        )
-        return [entry.profile for entry in ranked]
-
-    def scores_by_niche(self, limit: int) -> dict[str, list[float]]:
-        niches: dict[str, list[float]] = {}
-        for entry in self._latest.values():
-            for niche in entry.niches:
-                niches.setdefault(niche, []).append(entry.score)
-        return {niche: heapq.nlargest(limit, scores) for niche, scores in niches.items()}
-
-    def __len__(self) -> int:
-        return len(self._latest)
 
 
 class RecentAlerts:

@@ -10,10 +10,10 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.kafka_helpers import Broker, WorkerProcess, http_get
+from tests.kafka_helpers import Broker, WorkerProcess
 
 TOPICS = ("posts", "snapshots", "niches", "alerts", "influencers", "dlq")
-OUR_VIEWS = ("/accounts/instagram:someone", "/niches/pens/top", "/alerts/recent")
+OUR_VIEWS = ("/accounts/instagram:someone", "/niches/pens/top", "/alerts/recent", "/", "/console/account?id=instagram:someone")
 
 
 @pytest.fixture(scope="module")
@@ -56,9 +56,12 @@ def test_faust_table_and_debug_views_are_not_served(worker: WorkerProcess, path:
     assert request(worker.web_port, "GET", path) == 404
 
 
-def test_root_is_only_a_status(worker: WorkerProcess) -> None:
-    # With the statistics view off, Faust serves its production index at "/".
-    assert http_get(worker.web_port, "/") == (200, {"status": "OK"})
+def test_root_is_the_console_with_a_policy_forbidding_script(worker: WorkerProcess) -> None:
+    # The console's index replaces Faust's production index ({"status": "OK"}) at "/".
+    with urllib.request.urlopen(f"http://127.0.0.1:{worker.web_port}/", timeout=10) as response:
+        assert response.headers["Content-Type"].startswith("text/html")
+        assert "script-src 'none'" in response.headers["Content-Security-Policy"]
+        assert b"Leaderboards" in response.read()
 
 
 def _listening_sockets(pid: int) -> dict[int, set[str]]:
