@@ -25,6 +25,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "streams.commands.evaluate",
     "streams.commands.replay",
     "streams.commands.feed",
+    "streams.commands.collect",
     "streams.commands.alerts",
     "streams.commands.demo",
 )

@@ -299,7 +299,80 @@ class Metrics:
         self.worker_running.set(0)
 
 
-def serve(metrics: Metrics, host: str, port: int) -> MetricsServer | None:
+CollectorPlatform = Literal["mastodon", "bluesky"]
+CollectorEndpoint = Literal[
+    "timeline_tag", "status", "account", "get_posts", "get_profiles", "jetstream"
+]
+CollectorError = Literal[
+    "unparsable", "gone", "rate_limited", "retries_exhausted", "http_error", "websocket_dropped"
+]
+
+
+class CollectorMetrics:
+    """The metrics a collector process (`nichewatch collect ...`) exposes.
+
+    ``status`` is the HTTP status code as text, or ``timeout`` / ``connection`` when no
+    answer came; endpoints and error reasons are closed sets, so series stay bounded.
+    """
+
+    def __init__(self, registry: CollectorRegistry) -> None:
+        self.registry = registry
+        self._newest: dict[str, float] = {}
+        self._lock = threading.Lock()
+        r = registry
+        self.requests = Counter(
+            "nichewatch_collector_requests", "HTTP requests and websocket connects to a platform, by answer.",
+            ["platform", "endpoint", "status"], registry=r)
+        self.events_published = Counter(
+            "nichewatch_collector_events_published", "Posts and snapshots a collector published.",
+            ["platform", "kind"], registry=r)
+        self.posts_tracked = Gauge(
+            "nichewatch_collector_posts_tracked", "Posts a collector is re-observing on its schedule.",
+            ["platform"], registry=r)
+        self.errors = Counter(
+            "nichewatch_collector_errors", "Collector errors by reason (the collector goes on).",
+            ["platform", "reason"], registry=r)
+        self.newest_event_age = Gauge(
+            "nichewatch_collector_newest_event_age_seconds",
+            "Seconds since the publication time of the newest post a collector discovered.",
+            ["platform"], registry=r)
+
+    def declare(self, platform: CollectorPlatform) -> None:
+        """Create a platform's error and event series at 0 (an empty panel then means none)."""
+        _check(platform, CollectorPlatform)
+        for reason in get_args(CollectorError):
+            self.errors.labels(platform, reason)
+        for kind in ("post", "snapshot"):
+            self.events_published.labels(platform, kind)
+        self.posts_tracked.labels(platform).set(0)
+
+    def request(self, platform: CollectorPlatform, endpoint: CollectorEndpoint, status: str) -> None:
+        _check(endpoint, CollectorEndpoint)
+        self.requests.labels(platform=platform, endpoint=endpoint, status=status).inc()
+
+    def published(self, platform: CollectorPlatform, kind: Literal["post", "snapshot"]) -> None:
+        self.events_published.labels(platform=platform, kind=kind).inc()
+
+    def error(self, platform: CollectorPlatform, reason: CollectorError) -> None:
+        _check(reason, CollectorError)
+        self.errors.labels(platform=platform, reason=reason).inc()
+
+    def set_posts_tracked(self, platform: CollectorPlatform, count: int) -> None:
+        self.posts_tracked.labels(platform=platform).set(count)
+
+    def saw_post_published_at(self, platform: CollectorPlatform, timestamp: float) -> None:
+        """Remember the newest publication time; the gauge reports its age at scrape time."""
+        with self._lock:
+            if timestamp <= self._newest.get(platform, float("-inf")):
+                return
+            first = platform not in self._newest
+            self._newest[platform] = timestamp
+        if first:
+            self.newest_event_age.labels(platform=platform).set_function(
+                lambda: max(0.0, time.time() - self._newest[platform]))
+
+
+def serve(metrics: Metrics | CollectorMetrics, host: str, port: int) -> MetricsServer | None:
     """Expose ``metrics`` on http://host:port/metrics in a daemon thread; port 0 disables it."""
     if port == 0:
         return None
@@ -314,7 +387,8 @@ def seconds_since(instant: datetime, now: datetime | None = None) -> float:
 
 _ALLOWED: dict[object, frozenset[str]] = {
     literal: frozenset(get_args(literal))
-    for literal in (IngestOutcome, AlertKind, Classification, Tier, EventKind, DlqReason)
+    for literal in (IngestOutcome, AlertKind, Classification, Tier, EventKind, DlqReason,
+                    CollectorPlatform, CollectorEndpoint, CollectorError)
 }
 
 
@@ -325,7 +399,8 @@ def _check(value: str, allowed: object) -> None:
 
 
 __all__ = (
-    "AlertKind", "Classification", "DlqReason", "EventKind", "IngestOutcome", "Metrics",
+    "AlertKind", "Classification", "CollectorEndpoint", "CollectorError", "CollectorMetrics",
+    "CollectorPlatform", "DlqReason", "EventKind", "IngestOutcome", "Metrics",
     "MetricsServer", "NO_NICHE", "OTHER", "TOP_RANKS", "Tier", "UNKNOWN_PLATFORM",
     "new_registry", "seconds_since", "serve",
 )

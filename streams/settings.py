@@ -68,6 +68,27 @@ class Settings(BaseSettings):
     metrics_port: int = Field(default=9108, ge=0, le=65535, description="0 disables the /metrics server.")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
+    # --- Collectors (`nichewatch collect ...`) -------------------------------------------
+    collector_state_dir: Path = Field(
+        default=Path(".nichewatch/collectors"),
+        description="Where collectors keep their cursors and tracked posts (one JSON file per source).",
+    )
+    collector_metrics_port: int = Field(default=9110, ge=0, le=65535, description="0 disables it.")
+    collector_poll_interval_s: float = Field(default=60.0, gt=0, description="Seconds between discovery passes.")
+    collector_reobserve_after_s: str = Field(
+        default="3600,21600,86400,259200",
+        description="Comma-separated ages (seconds after publication) at which posts are observed again.",
+    )
+    collector_profile_interval_s: float = Field(default=21600.0, gt=0, description="Profile snapshot cadence.")
+    collector_request_timeout_s: float = Field(default=20.0, gt=0)
+    collector_max_attempts: int = Field(default=6, ge=1, le=20, description="Tries per request (timeouts, 5xx).")
+    collector_backoff_cap_s: float = Field(default=60.0, gt=0, description="Longest wait between two tries.")
+    mastodon_access_token: SecretStr | None = Field(
+        default=None, description="Bearer token for servers whose public timelines need one."
+    )
+    bluesky_jetstream_url: str = "wss://jetstream2.us-east.bsky.network/subscribe"
+    bluesky_appview_url: str = "https://public.api.bsky.app"
+
     # --- Local tooling (`nichewatch kafka ...`) ------------------------------------------
     cache_dir: Path = Field(
         default=Path.home() / ".cache" / "nichewatch",
@@ -118,6 +139,21 @@ class Settings(BaseSettings):
             if path is not None and not path.is_file():
                 raise ValueError(f"{ENV_PREFIX}{name.upper()}={path} is not a readable file")
         return self
+
+    @field_validator("collector_reobserve_after_s")
+    @classmethod
+    def _reobserve_ages_are_positive(cls, value: str) -> str:
+        try:
+            ages = [float(part) for part in value.split(",") if part.strip()]
+        except ValueError:
+            raise ValueError("must be comma-separated numbers of seconds") from None
+        if not ages or any(age <= 0 for age in ages) or ages != sorted(ages):
+            raise ValueError("must be increasing positive numbers of seconds")
+        return value
+
+    @property
+    def reobserve_ages_s(self) -> tuple[float, ...]:
+        return tuple(float(part) for part in self.collector_reobserve_after_s.split(",") if part.strip())
 
     @property
     def bootstrap_list(self) -> list[str]:

@@ -47,6 +47,10 @@ class EventPublisher:
         self._producer.send(topic, key=account_id.encode(), value=value)
         self.sent += 1
 
+    def flush(self, timeout: float = 60) -> None:
+        """Block until every event sent so far is acknowledged."""
+        self._producer.flush(timeout)
+
     def close(self) -> None:
         self._producer.flush(60)
         self._producer.close()

@@ -6,7 +6,7 @@ import re
 
 from prometheus_client import CollectorRegistry
 
-from streams.metrics import Metrics
+from streams.metrics import CollectorMetrics, Metrics
 from tests.dashboard_queries import REPO_ROOT, recording_rule_names
 
 DOC = REPO_ROOT / "docs" / "metrics.md"
@@ -21,6 +21,7 @@ def documented() -> dict[str, str]:
 def declared() -> dict[str, str]:
     registry = CollectorRegistry()
     Metrics(registry)
+    CollectorMetrics(registry)
     # client_python drops _total from a counter's family name; the docs use the exposed name.
     return {
         (f.name + "_total" if f.type == "counter" else f.name): f.type
