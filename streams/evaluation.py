@@ -32,7 +32,8 @@ INSTANT_STEP_TYPES = frozenset(
 )
 # The rows reported for incidents that must not be flagged as purchases, in display order.
 NOT_PURCHASE_TYPES = (
-    "organic_breakout", "giveaway", "shoutout", "purge", "spam_account", "good_post", "outage_catchup",
+    "organic_breakout", "giveaway", "shoutout", "press_mention", "migration", "purge", "spam_account",
+    "good_post", "outage_catchup",
 )
 # Labels of ordinary life: an account carrying only these (or nothing) is honest.
 ORDINARY_LIFE_TYPES = frozenset({"good_post", "outage_catchup"})

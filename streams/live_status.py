@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 
 from prometheus_client.parser import text_string_to_metric_families
@@ -48,15 +49,40 @@ def status_line(metrics_port: int, previous: tuple[float, float] | None) -> tupl
     return line, (now, ingested)
 
 
+SMALL_TIERS = ("nano", "micro")
+LARGER_TIERS = ("mid", "macro", "mega")
+BOARD_FETCHED = 100  # the most /niches/{niche}/top returns
+
+
 def top_lines(web_port: int, niches: list[str], limit: int = 3) -> list[str]:
-    lines = ["top micro-influencers:"]
+    boards: dict[str, list[dict]] = {}
     for niche in niches:
         try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{web_port}/niches/{niche}/top?limit={limit}", timeout=5) as r:
-                board = json.loads(r.read())["influencers"]
+            url = f"http://127.0.0.1:{web_port}/niches/{urllib.parse.quote(niche, safe='')}/top?limit={BOARD_FETCHED}"
+            with urllib.request.urlopen(url, timeout=5) as r:
+                boards[niche] = json.loads(r.read())["influencers"]
         except (OSError, urllib.error.URLError, KeyError, ValueError):
             continue
-        if board:
-            names = ", ".join(f"{p['handle']} ({p['tier']}, {p['score']:.2f})" for p in board)
-            lines.append(f"  {niche:20} {names}")
-    return lines if len(lines) > 1 else []
+    return tier_lines(boards, limit)
+
+
+def tier_lines(boards: dict[str, list[dict]], limit: int = 3) -> list[str]:
+    """Micro-influencers are nano and micro accounts (mid where a niche has none smaller);
+    larger accounts are listed under their own tier, never as micro-influencers."""
+
+    def names(profiles: list[dict]) -> str:
+        return ", ".join(f"{p['handle']} ({p['tier']}, {p['score']:.2f})" for p in profiles[:limit])
+
+    small, larger = [], []
+    for niche, board in boards.items():
+        micro = [p for p in board if p.get("tier") in SMALL_TIERS]
+        stand_in = "mid" if not micro else None
+        if stand_in:
+            micro = [p for p in board if p.get("tier") == stand_in]
+        if micro:
+            small.append(f"  {niche:20} {names(micro)}" + ("  (no nano or micro accounts yet)" if stand_in else ""))
+        for tier in LARGER_TIERS:
+            if tier != stand_in and (ranked := [p for p in board if p.get("tier") == tier]):
+                larger.append(f"  {niche:20} {tier:5} {names(ranked)}")
+    lines = ["top micro-influencers (nano and micro accounts):", *small] if small else []
+    return lines + (["larger accounts, by tier:", *larger] if larger else [])

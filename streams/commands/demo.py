@@ -94,6 +94,9 @@ def run(args: argparse.Namespace) -> int:
     workdir = Path(tempfile.mkdtemp(prefix="nichewatch-demo-"))
     processes = Processes(workdir)
     broker: LocalKafka | None = None
+    web_port = free_port()
+    print(f"demo: console http://127.0.0.1:{web_port}/ (leaderboards and flagged accounts; "
+          "answers once the worker is up)", flush=True)
     try:
         if not external:
             broker = LocalKafka(run_dir=workdir / "kafka", cache_dir=settings.cache_dir)
@@ -108,7 +111,7 @@ def run(args: argparse.Namespace) -> int:
         for name, tags in canonical_niches().items():
             write_niche(settings, NicheDefinition(name=name, tags=tags), name)
         print(f"demo: topics created; niches: {', '.join(sorted(canonical_niches()))}", flush=True)
-        env = _child_env(settings, workdir)
+        env = _child_env(settings, workdir, web_port)
         cli = [sys.executable, "-m", "streams.cli"]
         processes.start("worker", [*cli, "worker"], env)
         web, metrics = env["NICHEWATCH_WEB_PORT"], env["NICHEWATCH_METRICS_PORT"]
@@ -133,12 +136,12 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _child_env(settings: Settings, workdir: Path) -> dict[str, str]:
+def _child_env(settings: Settings, workdir: Path, web_port: int) -> dict[str, str]:
     env = dict(os.environ)
     env.update(
         NICHEWATCH_KAFKA_BOOTSTRAP_SERVERS=settings.kafka_bootstrap_servers,
         NICHEWATCH_DATA_DIR=str(workdir / "worker-data"),
-        NICHEWATCH_WEB_PORT=str(free_port()),
+        NICHEWATCH_WEB_PORT=str(web_port),
         NICHEWATCH_METRICS_PORT=str(free_port()),
     )
     return env

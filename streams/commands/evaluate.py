@@ -1,6 +1,12 @@
 """`nichewatch evaluate`: generate a labelled scenario, replay it through the engine, score it.
 
-    nichewatch evaluate --seed 1 [--accounts 1500 --days 30] [--check]
+    nichewatch evaluate --seed 1 [--family first|second] [--accounts 1500 --days 30] [--check]
+    nichewatch evaluate --sweep --seed 1 [--family second] [--accounts 400] [--processes 2] [--check]
+
+``--family second`` scores the independently written scenario family (never tune on it).
+``--sweep`` varies the world one parameter at a time (streams/sweep.py) and prints
+precision, recall and the honest-accounts-accused rate per setting; with ``--check`` it
+fails when precision falls below 0.95 at any setting.
 
 Everything runs in-process with the default engine configuration (no broker); with
 ``--alerts A.jsonl`` the alerts of another run (``nichewatch replay``, a topic dump) are
@@ -27,7 +33,11 @@ from streams.commands.simulate import add_scenario_arguments, build_scenario
 from streams.core.engine import Engine
 from streams.core.replay import ReplayResult, replay
 from streams.evaluation import DEFAULT_GRACE, EvaluationResult, evaluate, follower_observations, format_report
-from streams.feeds.simulator import Scenario
+from streams.feeds.families import AnyScenario
+from streams.feeds.simulator import DEFAULT_ACCOUNTS
+from streams.sweep import SETTINGS, SWEEP_PRECISION, format_row, header, sweep
+
+SWEEP_ACCOUNTS = 400
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -45,17 +55,27 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--influencers", type=Path, metavar="I.jsonl",
                         help="with --alerts: influencer profiles to check spam rankings against")
     parser.add_argument("--check", action="store_true", help="exit 1 when any target is missed")
-    parser.set_defaults(func=run)
+    parser.add_argument("--sweep", action="store_true",
+                        help=f"vary the world one parameter at a time (default {SWEEP_ACCOUNTS} accounts)")
+    parser.add_argument("--knob", action="append", choices=tuple(SETTINGS),
+                        help="with --sweep: vary only this parameter (repeatable)")
+    parser.add_argument("--processes", type=int, default=2, help="with --sweep: scenarios scored at once (default 2)")
+    parser.set_defaults(func=run, accounts=None)
 
 
 def run(args: argparse.Namespace) -> int:
     if args.influencers is not None and args.alerts is None:
         raise CliError("--influencers goes with --alerts")
+    if args.accounts is None:
+        args.accounts = SWEEP_ACCOUNTS if args.sweep else DEFAULT_ACCOUNTS
+    if args.sweep:
+        return run_sweep(args)
     scenario = build_scenario(args, args.jitter_seconds)
     began = time.perf_counter()
     events = list(scenario.events())
     generated = time.perf_counter() - began
-    print(f"scenario seed={args.seed} accounts={args.accounts} days={args.days}: {len(events)} events, "
+    print(f"scenario family={args.family} seed={args.seed} accounts={args.accounts} days={args.days}: "
+          f"{len(events)} events, "
           f"{len(scenario.truth)} labelled incidents, generated in {generated:.1f}s")
     if args.alerts is not None:
         alerts = _read_jsonl(args.alerts)
@@ -82,7 +102,27 @@ def run(args: argparse.Namespace) -> int:
     return exit_status(result, args.check)
 
 
-def replay_scenario(scenario: Scenario, events: list[dict]) -> ReplayResult:
+def run_sweep(args: argparse.Namespace) -> int:
+    if args.alerts is not None or args.alerts_out is not None or args.jitter_seconds:
+        raise CliError("--sweep runs the engine itself, without --alerts, --alerts-out or --jitter-seconds")
+    if args.processes < 1:
+        raise CliError("--processes must be at least 1")
+    build_scenario(args)  # refuses bad arguments before any work starts
+    print(f"sweep family={args.family} seed={args.seed} accounts={args.accounts} days={args.days}, "
+          f"one parameter at a time")
+    print(header())
+    low = []
+    for row in sweep(args.family, args.seed, args.accounts, args.days, args.start, args.processes, args.knob):
+        print(format_row(row), flush=True)
+        if row.precision < SWEEP_PRECISION:
+            low.append(row.setting.label)
+    verdict = "met" if not low else "MISSED"
+    print(f"\n  [{verdict:>6}] precision >= {SWEEP_PRECISION:g} at every setting"
+          + (f" (below at: {', '.join(low)})" if low else ""))
+    return 1 if args.check and low else 0
+
+
+def replay_scenario(scenario: AnyScenario, events: list[dict]) -> ReplayResult:
     """Feed the scenario through a fresh engine exactly as `nichewatch replay` reads a file."""
     engine = Engine(niches=[NicheDefinition(name=name, tags=tags) for name, tags in scenario.niches.items()])
     return replay(_as_lines(events), engine)

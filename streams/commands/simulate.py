@@ -1,6 +1,10 @@
 """`nichewatch simulate`: write a labelled synthetic scenario to files (no broker needed).
 
-    nichewatch simulate --seed 1 --out events.jsonl --truth truth.jsonl --niches-out niches.json
+    nichewatch simulate --seed 1 [--family second] --out events.jsonl --truth truth.jsonl --niches-out niches.json
+
+``--family first`` (the default) is streams/feeds/simulator.py, the world detection is tuned
+on; ``--family second`` is streams/feeds/second_family/, written independently and used
+only to evaluate.
 """
 
 from __future__ import annotations
@@ -11,7 +15,9 @@ from datetime import datetime
 from pathlib import Path
 
 from streams.cli import CliError
-from streams.feeds.simulator import DEFAULT_ACCOUNTS, DEFAULT_DAYS, DEFAULT_START, Scenario
+from streams.feeds.families import FAMILIES, AnyScenario
+from streams.feeds.realism import WorldKnobs
+from streams.feeds.simulator import DEFAULT_ACCOUNTS, DEFAULT_DAYS, DEFAULT_START
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -31,17 +37,24 @@ def add_scenario_arguments(parser: argparse.ArgumentParser) -> None:
     """The options that define a scenario; shared with `nichewatch evaluate`."""
     # Not argparse-required so that a caller may set_defaults(seed=...); build_scenario insists.
     parser.add_argument("--seed", type=int, help="same seed, same scenario (required)")
+    parser.add_argument("--family", choices=tuple(FAMILIES), default="first",
+                        help="scenario generator: first (tuned on) or second (independent, evaluation only)")
     parser.add_argument("--accounts", type=int, default=DEFAULT_ACCOUNTS, help=f"default {DEFAULT_ACCOUNTS}")
     parser.add_argument("--days", type=int, default=DEFAULT_DAYS, help=f"simulated days (default {DEFAULT_DAYS})")
-    parser.add_argument("--start", type=_utc_instant, default=DEFAULT_START,
-                        help=f"simulated start, ISO-8601 UTC (default {DEFAULT_START.isoformat()})")
+    parser.add_argument("--start", type=_utc_instant, default=None,
+                        help=f"simulated start, ISO-8601 UTC (default {DEFAULT_START.isoformat()} for the first "
+                             "family, the second family's own otherwise)")
 
 
-def build_scenario(args: argparse.Namespace, jitter_seconds: float = 0.0) -> Scenario:
+def build_scenario(
+    args: argparse.Namespace, jitter_seconds: float = 0.0, knobs: WorldKnobs | None = None
+) -> AnyScenario:
     if args.seed is None:
         raise CliError("--seed N is required: the same seed gives the same scenario")
+    family = FAMILIES[getattr(args, "family", "first")]
+    start = {} if args.start is None else {"start": args.start}
     try:
-        return Scenario(args.seed, args.accounts, args.days, args.start, max_jitter_seconds=jitter_seconds)
+        return family(args.seed, args.accounts, args.days, **start, max_jitter_seconds=jitter_seconds, knobs=knobs)
     except ValueError as exc:
         raise CliError(str(exc)) from None
 

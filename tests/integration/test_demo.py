@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.request
 from pathlib import Path
 
 from tests.kafka_helpers import Broker
@@ -62,6 +63,9 @@ def test_demo_shows_alerts_and_metrics_and_ctrl_c_stops_everything(kafka: Broker
         assert any(s.startswith("ALERT ") and ("suspected_purchase" in s or "organic_breakout" in s) for s in seen), seen[-30:]
         assert any(s.startswith("status: ") and "ingested" in s for s in seen), seen[-30:]
         assert any("metrics http://127.0.0.1:" in s for s in seen)
+        assert seen[0].startswith("demo: console http://127.0.0.1:"), seen[:3]  # the console's address first
+        with urllib.request.urlopen(seen[0].split()[2], timeout=10) as console:
+            assert b"Leaderboards" in console.read()
         assert len(children) >= 2  # the worker and the feed, at least
     finally:
         demo.send_signal(signal.SIGINT)

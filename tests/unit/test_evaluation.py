@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from streams.evaluation import evaluate, follower_observations, format_report
+from streams.evaluation import HonestAccounts, evaluate, follower_observations, format_report
 
 T0 = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
 
@@ -147,3 +147,42 @@ def test_report_lists_rows_and_targets() -> None:
     assert "purchase_instant" in report and "purge" in report
     assert "[MISSED] suspected_purchase recall" in report
     assert "[   met] suspected_purchase precision" in report
+
+
+def test_honest_accounts_are_those_without_an_incident_ordinary_life_aside() -> None:
+    truth = [*TRUTH, incident("ig:good", "good_post", None, end=48.0, added=300),
+             incident("ig:out", "outage_catchup", None, end=30.0, added=50)]
+    observations = follower_observations(
+        snapshots("ig:a", [-2, 1, 3, 5]) + snapshots("ig:quiet", [-100, 620]) + snapshots("ig:good", [0, 10])
+        + snapshots("ig:out", [0, 40])
+    )
+    alerts = [alert("1", "ig:a", 1), alert("2", "ig:good", 20), alert("3", "ig:quiet", 300),
+              alert("4", "ig:quiet", 400), alert("5", "ig:out", 35, "organic_breakout")]
+    result = evaluate(truth, alerts, observations)
+    # Honest: ig:good, ig:out, ig:quiet (ig:a..e carry incidents). Accused: ig:good and ig:quiet.
+    assert (result.honest.accounts, result.honest.accused) == (3, 2)
+    assert result.honest.days == pytest.approx(30.0)
+    assert result.misflag("good_post") == 1.0 and result.misflag("outage_catchup") == 0.0
+    assert result.overall.false_alerts == 3
+
+
+def test_honest_accused_share_is_scaled_to_35_days_at_a_constant_hazard() -> None:
+    assert HonestAccounts(1000, 3, 35.0).accused_share_35_days == pytest.approx(0.003)
+    assert HonestAccounts(1000, 3, 30.0).accused_share_35_days == pytest.approx(1 - 0.997 ** (35 / 30))
+    assert HonestAccounts(1000, 0, 30.0).accused_share_35_days == 0.0
+
+
+def test_breakouts_and_purges_are_counted_together_against_their_target() -> None:
+    alerts = [alert("1", "ig:a", 1), alert("2", "ig:b", 2), alert("3", "ig:c", 30), alert("4", "ig:e", 2)]
+    result = evaluate(TRUTH, alerts, OBSERVATIONS)
+    assert result.misflag_of(("organic_breakout", "purge")) == pytest.approx(1 / 2)
+    target = next(t for t in result.targets() if t.name.startswith("organic breakouts and purges"))
+    assert not target.met and target.threshold == 0.01
+
+
+def test_instant_purchases_caught_on_the_second_observation_miss_the_delay_target() -> None:
+    result = evaluate(TRUTH[:1], [alert("1", "ig:a", 3)], OBSERVATIONS)
+    target = next(t for t in result.targets() if t.name.startswith("instant purchases: median delay"))
+    assert target.value == 2 and not target.met
+    result = evaluate(TRUTH[:1], [alert("1", "ig:a", 1)], OBSERVATIONS)
+    assert next(t for t in result.targets() if t.name.startswith("instant purchases: median delay")).met

@@ -70,3 +70,27 @@ def test_evaluate_refuses_an_unreadable_alerts_file(tmp_path: Path, capsys: pyte
     status = main(["evaluate", "--seed", "1", "--accounts", "30", "--days", "13", "--alerts", str(tmp_path / "none")])
     assert status == 2
     assert "cannot read" in capsys.readouterr().err
+
+
+def test_evaluate_runs_the_second_family_with_the_same_report(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["evaluate", "--family", "second", "--seed", "3", "--accounts", "60", "--days", "13"]) == 0
+    out = capsys.readouterr().out
+    assert "family=second" in out and "suspected_purchase (all)" in out and "targets:" in out
+    assert "honest accounts accused of a purchase:" in out
+    assert "purchase_multistep" in out and "press_mention" in out
+
+
+def test_sweep_prints_one_row_per_setting_of_the_chosen_knob(capsys: pytest.CaptureFixture[str]) -> None:
+    argv = ["evaluate", "--sweep", "--family", "second", "--seed", "2", "--accounts", "40", "--days", "13",
+            "--knob", "rounded_share", "--processes", "1"]
+    assert main(argv) == 0
+    out = capsys.readouterr().out
+    rows = [line.split()[0] for line in out.splitlines() if line.startswith(("defaults", "rounded_share="))]
+    assert rows == ["defaults", "rounded_share=0", "rounded_share=1"]
+    assert "precision >= 0.95 at every setting" in out
+
+
+def test_sweep_refuses_alerts_from_elsewhere(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    status = main(["evaluate", "--sweep", "--seed", "1", "--alerts", str(tmp_path / "a.jsonl")])
+    assert status == 2
+    assert "--sweep runs the engine itself" in capsys.readouterr().err

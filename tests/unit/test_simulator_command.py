@@ -62,3 +62,17 @@ def test_simulate_insists_on_a_seed(tmp_path: Path, capsys: pytest.CaptureFixtur
                    "--niches-out", str(tmp_path / "n")])
     assert status == 2
     assert "--seed N is required" in capsys.readouterr().err
+
+
+def test_simulate_writes_the_second_family_in_the_same_formats(tmp_path: Path) -> None:
+    (tmp_path / "first").mkdir()
+    (tmp_path / "second").mkdir()
+    first_status, (first_events, _, _) = _simulate(tmp_path / "first")
+    status, (events, truth, niches) = _simulate(tmp_path / "second", "--family", "second")
+    assert status == 0 and first_status == 0
+    lines = events.read_bytes().splitlines()
+    assert {orjson.loads(line)["kind"] for line in lines} == {"post", "snapshot"}
+    assert lines != first_events.read_bytes().splitlines()
+    incidents = [orjson.loads(line) for line in truth.read_bytes().splitlines()]
+    assert {"purchase_multistep", "press_mention"} & {i["event_type"] for i in incidents}
+    assert "aquascaping" in orjson.loads(niches.read_bytes())
