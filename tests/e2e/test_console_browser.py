@@ -189,3 +189,30 @@ def test_hostile_handles_niches_and_tags_are_shown_as_text_and_nothing_runs(work
             assert HOSTILE_NICHE in text and HOSTILE_TAG.lstrip("#").casefold() in text.casefold()
         else:
             assert SCRIPT_HANDLE in text or IMG_HANDLE in text
+
+
+def test_either_of_two_workers_serves_an_accounts_page_with_the_policy(
+    kafka: Broker, worker: WorkerProcess, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    # Runs last: a second worker in the group takes half the partitions, so one of the two
+    # relays the page from the account's owner (Faust's table router drops the headers).
+    second = WorkerProcess(kafka, app_id=worker.app_id, workdir=tmp_path_factory.mktemp("second"),
+                           topics=worker.topics)
+    second.start()
+    try:
+        second.wait_ready()
+
+        def both_answer() -> bool:
+            for port in (worker.web_port, second.web_port):
+                try:
+                    status, headers, body = fetch(port, account_path(FLAGGED))
+                except OSError:  # HTTPError included: state still moving between the workers
+                    return False
+                if status != 200 or "alert-window purchase" not in body:
+                    return False
+                assert "script-src 'none'" in headers.get("Content-Security-Policy", ""), port
+            return True
+
+        wait_until(both_answer, timeout=120, what="both workers serving the flagged account's page")
+    finally:
+        second.stop()
