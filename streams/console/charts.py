@@ -15,7 +15,7 @@ classes come from fixed sets, never from data.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -113,23 +113,23 @@ def follower_chart(
     return "".join(parts)
 
 
-def _y_axis(low: float, high: float, y: object) -> list[str]:
+def _y_axis(low: float, high: float, y: Callable[[float], float]) -> list[str]:
     out = []
     for i in range(5):
         value = low + (high - low) * i / 4
-        ypos = y(value)  # type: ignore[operator]
+        ypos = y(value)
         out.append(f'<line x1="{LEFT}" x2="{WIDTH - RIGHT}" y1="{ypos:.1f}" y2="{ypos:.1f}" stroke="#e5e5e5"/>'
                    f'<text x="{LEFT - 6}" y="{ypos + 4:.1f}" text-anchor="end" font-size="11" fill="#555">'
                    f"{esc(compact(value))}</text>")
     return out
 
 
-def _x_axis(start_ts: float, end_ts: float, x: object) -> list[str]:
+def _x_axis(start_ts: float, end_ts: float, x: Callable[[float], float]) -> list[str]:
     step = DAY if end_ts - start_ts <= 8 * DAY else 7 * DAY
     out = []
     tick = math.ceil(start_ts / step) * step
     while tick <= end_ts:
-        xpos = x(tick)  # type: ignore[operator]
+        xpos = x(tick)
         label = datetime.fromtimestamp(tick, UTC).strftime("%b %d")
         out.append(f'<line x1="{xpos:.1f}" x2="{xpos:.1f}" y1="{TOP}" y2="{HEIGHT - BOTTOM}" stroke="#eee"/>'
                    f'<text x="{xpos:.1f}" y="{HEIGHT - BOTTOM + 16}" text-anchor="middle" font-size="11" '
