@@ -1,7 +1,9 @@
 """Score the engine's alerts against a scenario's ground truth (pure: no I/O, no clock).
 
 Matching: a ``suspected_purchase`` alert matches an incident when it is on the same
-account and ``start <= detected_at <= end + grace``. A purchase alert matching no purchase
+account and ``start <= detected_at <= end + grace``, the grace reaching at least to the
+account's second follower observation after ``end`` (an account polled once a day cannot
+be caught within 24 hours of anything). A purchase alert matching no purchase
 incident is a false positive, wherever it is. An incident that is *not* a purchase
 (breakout, giveaway, shout-out, purge, spam) is "misflagged" when a purchase alert falls
 in its window. Labelled ordinary life (``good_post``, ``outage_catchup``) is scored the same
@@ -39,6 +41,7 @@ NOT_PURCHASE_TYPES = (
 ORDINARY_LIFE_TYPES = frozenset({"good_post", "outage_catchup"})
 ACCUSATION_HORIZON_DAYS = 35.0
 DEFAULT_GRACE = timedelta(hours=24)
+GRACE_OBSERVATIONS = 2  # the grace never ends before this many follower observations after an incident
 TOP_INFLUENCERS_PER_NICHE = 10
 
 
@@ -215,8 +218,8 @@ def evaluate(
         by_account[incident.account_id].append(incident)
 
     def window_hits(incident: Incident, pool: list[Alert]) -> list[Alert]:
-        return [a for a in pool if a.account_id == incident.account_id
-                and incident.start <= a.detected_at <= incident.end + slack]
+        until = _window_end(incident, observations.get(incident.account_id, ()), slack)
+        return [a for a in pool if a.account_id == incident.account_id and incident.start <= a.detected_at <= until]
 
     alerts_by_account: dict[str, list[Alert]] = defaultdict(list)
     for alert in all_alerts:
@@ -332,6 +335,11 @@ def format_report(result: EvaluationResult) -> str:
         sign = ">=" if target.higher_is_better else "<="
         lines.append(f"  [{'met' if target.met else 'MISSED':>6}] {target.name}: {value} {sign} {target.threshold:g}")
     return "\n".join(lines)
+
+
+def _window_end(incident: Incident, times: Sequence[float], slack: float) -> float:
+    after = bisect.bisect_right(times, incident.end) + GRACE_OBSERVATIONS - 1
+    return max(incident.end + slack, times[after] if after < len(times) else incident.end + slack)
 
 
 def _delay(incident: Incident, alert: Alert, observations: Mapping[str, Sequence[float]]) -> int:

@@ -186,3 +186,11 @@ def test_instant_purchases_caught_on_the_second_observation_miss_the_delay_targe
     assert target.value == 2 and not target.met
     result = evaluate(TRUTH[:1], [alert("1", "ig:a", 1)], OBSERVATIONS)
     assert next(t for t in result.targets() if t.name.startswith("instant purchases: median delay")).met
+
+
+def test_grace_reaches_the_second_observation_after_the_incident_on_slowly_polled_accounts() -> None:
+    # Polled every 30 h: the second observation after the step comes 31 h later, past the 24 h grace.
+    observations = follower_observations(snapshots("ig:a", [-30, 1, 31, 61]))
+    assert evaluate(TRUTH[:1], [alert("1", "ig:a", 31)], observations).overall.recall == 1.0
+    late = evaluate(TRUTH[:1], [alert("1", "ig:a", 61)], observations)
+    assert late.overall.recall == 0.0 and late.overall.false_alerts == 1
