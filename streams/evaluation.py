@@ -157,6 +157,7 @@ class EvaluationResult:
     duplicate_alerts: int
     spam_in_top_influencers: int | None = None
     honest: HonestAccounts = field(default_factory=lambda: HonestAccounts(0, 0, 0.0))
+    false_alert_ids: tuple[str, ...] = ()  # purchase alerts matching no purchase incident
 
     def misflag(self, event_type: str) -> float:
         return next((m.misflag_share for m in self.not_purchases if m.event_type == event_type), 0.0)
@@ -278,6 +279,7 @@ def evaluate(
         instant_steps=instant,
         not_purchases=not_purchases,
         false_alerts_without_incident=sum(1 for a in false_alerts if a.account_id not in by_account),
+        false_alert_ids=tuple(a.alert_id for a in false_alerts),
         duplicate_alerts=sum(max(0, len(hits) - 1) for hits in matches.values()),
         spam_in_top_influencers=None if influencers is None else _spam_in_top(incidents, influencers),
         honest=honest,
@@ -294,6 +296,40 @@ def _honest_accounts(
     times = [t for series in observations.values() for t in (series[0], series[-1]) if series]
     days = (max(times) - min(times)) / 86_400 if times else 0.0
     return HonestAccounts(len(honest), len(accused), days)
+
+
+def format_false_alerts(
+    result: EvaluationResult, truth: Iterable[Mapping[str, Any]], alerts: Iterable[Mapping[str, Any]], limit: int
+) -> str:
+    """The first ``limit`` false purchase alerts: growth, the account's labels, the evidence."""
+    labels: dict[str, list[Incident]] = defaultdict(list)
+    for record in truth:
+        incident = _incident(record)
+        labels[incident.account_id].append(incident)
+    wanted = set(result.false_alert_ids)
+    chosen = sorted((a for a in alerts if str(a["alert_id"]) in wanted), key=lambda a: _epoch(a["detected_at"]))
+    lines = [f"false purchase alerts: {len(wanted)} (showing {min(limit, len(wanted))})"]
+    for record in chosen[:limit]:
+        detected = _epoch(record["detected_at"])
+        near = [f"{i.event_type} {(detected - i.start) / 3600:+.0f}h" for i in labels.get(record["account_id"], [])
+                if i.start - 86_400 <= detected <= i.end + 3 * 86_400]
+        growth = record.get("growth_relative")
+        evidence = "; ".join(f"{e['name']}={e['value']:.3g}" for e in record.get("evidence", []))
+        lines.append(f"  {record['account_id']} at {_iso_text(record['detected_at'])}: "
+                     f"{record.get('followers_before')} -> {record.get('followers_after')}"
+                     + ("" if growth is None else f" ({100 * growth:+.1f}%)")
+                     + f"; labels near: {', '.join(near) or 'none'}")
+        if evidence:
+            lines.append(f"      {evidence}")
+    return "\n".join(lines)
+
+
+def _iso_text(value: str | datetime | float) -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return datetime.fromtimestamp(value).isoformat()
 
 
 def format_report(result: EvaluationResult) -> str:

@@ -32,7 +32,9 @@ from streams.cli import CliError
 from streams.commands.simulate import add_scenario_arguments, build_scenario
 from streams.core.engine import Engine
 from streams.core.replay import ReplayResult, replay
-from streams.evaluation import DEFAULT_GRACE, EvaluationResult, evaluate, follower_observations, format_report
+from streams.evaluation import (
+    DEFAULT_GRACE, EvaluationResult, evaluate, follower_observations, format_false_alerts, format_report,
+)
 from streams.feeds.families import AnyScenario
 from streams.feeds.simulator import DEFAULT_ACCOUNTS
 from streams.sweep import SETTINGS, SWEEP_PRECISION, format_row, header, sweep
@@ -55,6 +57,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--influencers", type=Path, metavar="I.jsonl",
                         help="with --alerts: influencer profiles to check spam rankings against")
     parser.add_argument("--check", action="store_true", help="exit 1 when any target is missed")
+    parser.add_argument("--show-false", type=int, default=0, metavar="N",
+                        help="list the first N false purchase alerts with the account's labels and the evidence")
     parser.add_argument("--sweep", action="store_true",
                         help=f"vary the world one parameter at a time (default {SWEEP_ACCOUNTS} accounts)")
     parser.add_argument("--knob", action="append", choices=tuple(SETTINGS),
@@ -99,6 +103,9 @@ def run(args: argparse.Namespace) -> int:
     )
     print()
     print(format_report(result))
+    if args.show_false > 0:
+        print()
+        print(format_false_alerts(result, [t.as_dict() for t in scenario.truth], alerts, args.show_false))
     return exit_status(result, args.check)
 
 

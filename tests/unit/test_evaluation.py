@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from streams.evaluation import HonestAccounts, evaluate, follower_observations, format_report
+from streams.evaluation import HonestAccounts, evaluate, follower_observations, format_false_alerts, format_report
 
 T0 = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
 
@@ -194,3 +194,16 @@ def test_grace_reaches_the_second_observation_after_the_incident_on_slowly_polle
     assert evaluate(TRUTH[:1], [alert("1", "ig:a", 31)], observations).overall.recall == 1.0
     late = evaluate(TRUTH[:1], [alert("1", "ig:a", 61)], observations)
     assert late.overall.recall == 0.0 and late.overall.false_alerts == 1
+
+
+def test_false_alerts_are_listed_with_the_accounts_labels_and_evidence() -> None:
+    truth = [*TRUTH, incident("ig:good", "good_post", None, end=48.0, added=300)]
+    false = alert("x", "ig:good", 20) | {"followers_before": 10_000, "followers_after": 10_400,
+                                          "growth_relative": 0.04,
+                                          "evidence": [{"name": "unexplained_growth", "value": 400.0, "detail": ""}]}
+    alerts = [alert("1", "ig:a", 1), false]
+    result = evaluate(truth, alerts, OBSERVATIONS)
+    assert result.false_alert_ids == ("x",)
+    listing = format_false_alerts(result, truth, alerts, limit=5)
+    assert "ig:good" in listing and "good_post +20h" in listing and "unexplained_growth=400" in listing
+    assert "ig:a" not in listing

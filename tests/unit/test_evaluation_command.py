@@ -73,8 +73,10 @@ def test_evaluate_refuses_an_unreadable_alerts_file(tmp_path: Path, capsys: pyte
 
 
 def test_evaluate_runs_the_second_family_with_the_same_report(capsys: pytest.CaptureFixture[str]) -> None:
-    assert main(["evaluate", "--family", "second", "--seed", "3", "--accounts", "60", "--days", "13"]) == 0
+    argv = ["evaluate", "--family", "second", "--seed", "3", "--accounts", "60", "--days", "13", "--show-false", "3"]
+    assert main(argv) == 0
     out = capsys.readouterr().out
+    assert "false purchase alerts:" in out
     assert "family=second" in out and "suspected_purchase (all)" in out and "targets:" in out
     assert "honest accounts accused of a purchase:" in out
     assert "purchase_multistep" in out and "press_mention" in out
