@@ -96,9 +96,9 @@ class SecondFamilyScenario:
 def _render(life: Life, record: Record) -> dict[str, Any]:
     _, _, _, observed, post, likes, comments, shares, views, followers, posts_count = record
     account = life.account
-    following = None if account.following is None else account.following + int((observed - 1.7e9) / 1e6) % 7
     common = {"schema_version": SCHEMA_VERSION, "platform": account.platform, "account_id": account.account_id,
-              "handle": account.handle, "observed_at": _iso(observed), "followers": followers, "following": following}
+              "handle": account.handle, "observed_at": _iso(observed), "followers": followers,
+              "following": account.following}
     if post < 0:
         return {"kind": "snapshot", **common, "posts_count": posts_count}
     info = life.posts[post]
