@@ -5,17 +5,25 @@ optional fields within a major version. Output events (``FollowerSpikeAlert``,
 ``InfluencerProfile``) carry a deterministic id, the window they cover and their evidence.
 
 Validation is done in pydantic-core wherever possible (constraints on fields) because it
-runs once per event on the hot path; the only Python-level check is the "not in the
-future" bound (``check_not_in_future``), which needs the wall clock.
+runs once per event on the hot path; the only Python-level checks are the "not in the
+future" bound (``check_not_in_future``), which needs the wall clock, and the
+posted/observed order (``check_event_order``).
+
+Input models are strict: from JSON, a count is a JSON integer (never a string or a
+boolean), a string field is a JSON string, a timestamp is an RFC 3339 string matching
+``TIMESTAMP_PATTERN`` (never an epoch number or epoch digits in a string). Built in Python
+(feeds, tests), timestamps may also be ``datetime`` objects.
 """
 
 from __future__ import annotations
 
 import time
 from datetime import UTC, datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, GetCoreSchemaHandler, GetJsonSchemaHandler, StringConstraints
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import CoreSchema, core_schema
 
 SCHEMA_VERSION = 1
 
@@ -24,10 +32,40 @@ MAX_TAGS = 100
 MAX_TAG_CHARS = 100
 MAX_FUTURE_SECONDS = 86_400
 EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+COUNT_LIMIT = 2**53
+"""Counts are below this: larger ones are not real, and would not survive the state
+changelog (orjson writes 64-bit integers only) or floats in engagement rates."""
+# RFC 3339 date-time: 'T' or 't', seconds required, an optional fraction of 1-9 digits,
+# then 'Z', 'z' or a +hh:mm / -hh:mm offset (exported in the JSON Schema). The decoder's
+# pattern leaves the offset optional only so that a naive timestamp gets the clearer
+# "Input should have timezone info" from the datetime step, which requires it. Range
+# checks (month 13, hour 24, Feb 30, offsets past 23:59) are the datetime step's.
+_TIMESTAMP_BODY = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]{1,9})?"
+TIMESTAMP_PATTERN = _TIMESTAMP_BODY + r"([Zz]|[+-][0-9]{2}:[0-9]{2})$"
+_DECODER_TIMESTAMP_PATTERN = _TIMESTAMP_BODY + r"([Zz]|[+-][0-9]{2}:[0-9]{2})?$"
+
+
+class _Rfc3339:
+    """From JSON: a string matching TIMESTAMP_PATTERN, then an aware datetime >= EARLIEST.
+
+    Both steps run in pydantic-core (no Python callback on the hot path): the pattern is
+    checked strictly, then the already-checked string is parsed by the datetime step.
+    """
+
+    def __get_pydantic_core_schema__(self, source: Any, handler: GetCoreSchemaHandler) -> CoreSchema:
+        parse = core_schema.datetime_schema(tz_constraint="aware", ge=EARLIEST, strict=False)
+        return core_schema.json_or_python_schema(
+            json_schema=core_schema.chain_schema([core_schema.str_schema(pattern=_DECODER_TIMESTAMP_PATTERN, strict=True), parse]),
+            python_schema=parse,
+        )
+
+    def __get_pydantic_json_schema__(self, schema: CoreSchema, handler: GetJsonSchemaHandler) -> JsonSchemaValue:
+        return {"type": "string", "format": "date-time", "pattern": TIMESTAMP_PATTERN}
+
 
 Id = Annotated[str, StringConstraints(min_length=1, max_length=512)]
-Count = Annotated[int, Field(ge=0)]
-Timestamp = Annotated[AwareDatetime, Field(ge=EARLIEST)]
+Count = Annotated[int, Field(ge=0, lt=COUNT_LIMIT)]
+Timestamp = Annotated[datetime, _Rfc3339()]
 Tag = Annotated[str, StringConstraints(max_length=MAX_TAG_CHARS)]
 Fraction = Annotated[float, Field(ge=0.0, le=1.0)]
 Tier = Literal["nano", "micro", "mid", "macro", "mega"]
@@ -35,7 +73,7 @@ Classification = Literal["suspected_purchase", "organic_breakout"]
 
 
 class _Event(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="ignore")
+    model_config = ConfigDict(frozen=True, extra="ignore", strict=True)
 
     # Only this major version is understood; the codec turns the bound into a readable reason.
     schema_version: Annotated[int, Field(ge=SCHEMA_VERSION, le=SCHEMA_VERSION)]

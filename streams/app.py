@@ -7,23 +7,24 @@ from dataclasses import dataclass
 import faust
 from faust.web import Request, Response, View
 
-from schemas.events import NicheDefinition
-from streams.agents.accounts import AGENT_NAME, AccountsAgent, PartitionStore
+from schemas.events import FollowerSpikeAlert, InfluencerProfile
+from streams.agents.accounts import AGENT_NAME, AccountsAgent, PartitionStore, StateBytes, decode_state
 from streams.console.data import ConsoleData
 from streams.console.leaderboard import LeaderboardStore
 from streams.console.routes import register_console
 from streams.core.config import EngineConfig
 from streams.core.engine import Engine
 from streams.core.state import AccountState
+from streams.dlq import BadRecord
 from streams.faust_batch import BatchApp, OutputWriter, TableWriter
-from streams.follower import TopicFollower
+from streams.follower import TopicFollower, only_valid
 from streams.kafka_config import faust_broker_url, faust_credentials
 from streams.metrics import TOP_RANKS, Metrics, new_registry
-from streams.niche_config import fold
+from streams.niche_config import EngineNiches
 from streams.pipeline import Pipeline
 from streams.settings import Settings
 from streams.topics import declare_input_topics
-from streams.views import RecentAlerts, account_summary, parse_limit
+from streams.views import RecentAlerts, account_summary, parse_limit, quiet_client_errors
 
 GAUGE_INTERVAL_S = 5.0
 
@@ -44,6 +45,7 @@ class Worker:
 
 def build_app(settings: Settings, metrics: Metrics | None = None) -> Worker:
     metrics = metrics if metrics is not None else Metrics(new_registry())
+    quiet_client_errors()  # a malformed request is the client's error: a warning, no traceback
     app = BatchApp(
         settings.app_id,
         broker=faust_broker_url(settings),
@@ -79,6 +81,7 @@ def build_app(settings: Settings, metrics: Metrics | None = None) -> Worker:
         # Changelog key = account_id bytes = the source record's key, so Faust's router
         # hashes a key to the same partition the producer did.
         key_type=bytes,
+        value_type=StateBytes,  # decoded by PartitionStore, which survives a corrupt entry
         partitions=settings.topic_partitions,
         default=None,
     )
@@ -86,9 +89,10 @@ def build_app(settings: Settings, metrics: Metrics | None = None) -> Worker:
     engine = Engine(config)
     outputs = OutputWriter(app)
     accounts = TableWriter(app, table, encode=AccountState.to_bytes, after=outputs)
-    store = PartitionStore(accounts, config)
+    store = PartitionStore(accounts, config, metrics)
     engine.store = store
-    agent = AccountsAgent(settings, Pipeline(engine, metrics), store, outputs)
+    topic_kinds = {settings.topic_posts: "post", settings.topic_snapshots: "snapshot"}
+    agent = AccountsAgent(settings, Pipeline(engine, metrics, topic_kinds), store, outputs)
     metrics.declare_agent(AGENT_NAME)
     app.batch_agent(topics.posts)(agent)
     app.batch_agent(topics.snapshots)(agent)
@@ -102,22 +106,13 @@ def build_app(settings: Settings, metrics: Metrics | None = None) -> Worker:
 
 
 def _follow_shared_topics(worker: Worker) -> None:
-    settings, app, engine = worker.settings, worker.app, worker.engine
-    niches: dict[str, NicheDefinition] = {}
-
-    def on_niche(key: bytes | None, value: bytes | None) -> None:
-        before = set(niches)
-        if fold(niches, key, value) is None:
-            for name in before - set(niches):
-                engine.remove_niche(name)
-            if key is not None and key.decode() in niches:
-                engine.set_niche(niches[key.decode()])
-                worker.metrics.declare_niche(key.decode())
+    settings, app, metrics = worker.settings, worker.app, worker.metrics
+    niches = EngineNiches(worker.engine, on_added=metrics.declare_niche)
 
     followers = [
-        TopicFollower(settings, settings.topic_niches, on_niche),
-        TopicFollower(settings, settings.topic_influencers, worker.console.on_profile),
-        TopicFollower(settings, settings.topic_alerts, worker.console.on_alert),
+        TopicFollower(settings, settings.topic_niches, niches.apply, metrics),
+        TopicFollower(settings, settings.topic_influencers, only_valid(InfluencerProfile, worker.console.on_profile), metrics),
+        TopicFollower(settings, settings.topic_alerts, only_valid(FollowerSpikeAlert, worker.console.on_alert), metrics),
     ]
     # No post is judged before the niche set that existed at start-up is loaded.
     app.batch_gates.append(followers[0].ready.wait)
@@ -136,7 +131,10 @@ def _register_views(worker: Worker, table: faust.Table) -> None:
         if state is None:
             return view.json({"error": f"account {account_id} is not tracked"}, status=404)
         if not isinstance(state, AccountState):
-            state = AccountState.from_dict(state, worker.engine.config)
+            try:
+                state = decode_state(state, account_id, worker.engine.config)
+            except BadRecord:
+                return view.json({"error": f"account {account_id} has no readable state"}, status=404)
         body = account_summary(state)
         body["recent_alerts"] = recent.latest(10, account_id)
         return view.json(body)

@@ -44,8 +44,11 @@ Classification = Literal["suspected_purchase", "organic_breakout"]
 Tier = Literal["nano", "micro", "mid", "macro", "mega"]
 EventKind = Literal["post", "snapshot", "niche"]
 DlqReason = Literal[
-    "not_json", "invalid_utf8", "schema", "unknown_kind", "too_large", "too_deep", "late"
+    "not_json", "invalid_utf8", "schema", "unknown_kind", "too_large", "too_deep", "late", "wrong_topic"
 ]
+# Why a record of a followed topic (niches.config, influencers, alerts) or of a changelog
+# was skipped; "error" is an exception applying a record that passed validation (a bug).
+SkipReason = Literal["no_key", "invalid_key", "not_json", "invalid_utf8", "too_large", "too_deep", "schema", "error"]
 
 NO_NICHE: Final = "_none"
 """Niche label for events that matched no niche (untracked) or could not be read (invalid)."""
@@ -145,6 +148,10 @@ class Metrics:
         self.dlq_writes = Counter(
             "nichewatch_dlq_writes", "Messages sent to the dead-letter topic, by reason.",
             ["reason"], registry=r)
+        self.records_skipped = Counter(
+            "nichewatch_records_skipped",
+            "Records of followed topics and changelogs that could not be applied; logged and skipped.",
+            ["topic", "reason"], registry=r)
         self.agent_errors = Counter(
             "nichewatch_agent_errors",
             "Unexpected exceptions in an agent (infrastructure failures; the worker restarts).",
@@ -229,6 +236,11 @@ class Metrics:
     def dlq_written(self, reason: DlqReason) -> None:
         _check(reason, DlqReason)
         self.dlq_writes.labels(reason=reason).inc()
+
+    def record_skipped(self, topic: str, reason: SkipReason) -> None:
+        if reason not in get_args(SkipReason):  # as _check: a typo would mint a new series
+            raise ValueError(f"{reason!r} is not one of {get_args(SkipReason)}")
+        self.records_skipped.labels(topic=topic, reason=reason).inc()
 
     def agent_error(self, agent: str) -> None:
         self.agent_errors.labels(agent=agent).inc()

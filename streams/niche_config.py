@@ -7,32 +7,69 @@ a restart.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
-import orjson
 from kafka import KafkaConsumer, KafkaProducer, TopicPartition
-from pydantic import ValidationError
 
-from schemas.codec import encode
+from schemas.codec import DecodeError, decode_niche, encode
 from schemas.events import NicheDefinition
+from streams.core.engine import Engine
+from streams.dlq import BadRecord
 from streams.kafka_config import kafka_python_config
 from streams.settings import Settings
 
 
-def fold(niches: dict[str, NicheDefinition], key: bytes | None, value: bytes | None) -> str | None:
-    """Apply one niches.config record; returns why it was ignored, or None when applied."""
+def apply_niche(niches: dict[str, NicheDefinition], key: bytes | None, value: bytes | None) -> str:
+    """Apply one niches.config record and return the niche's name.
+
+    Raises ``BadRecord`` or ``DecodeError`` for a record that cannot be applied; ``niches``
+    is then unchanged.
+    """
     if key is None:
-        return "record without a key"
-    name = key.decode("utf-8", "replace")
+        raise BadRecord("no_key", "record without a key")
+    try:
+        name = key.decode()
+    except UnicodeDecodeError:
+        raise BadRecord("invalid_key", f"key {key[:64]!r} is not valid UTF-8") from None
     if value is None:
         niches.pop(name, None)
-        return None
-    try:
-        niche = NicheDefinition.model_validate(orjson.loads(value))
-    except (orjson.JSONDecodeError, ValidationError) as exc:
-        return f"invalid niche {name!r}: {exc}"
+        return name
+    niche = decode_niche(value)
     if niche.name != name:
-        return f"niche key {name!r} does not match its name {niche.name!r}"
+        raise BadRecord("schema", f"niche key {name!r} does not match its name {niche.name!r}")
     niches[name] = niche
+    return name
+
+
+class EngineNiches:
+    """A worker's niche set: niches.config records applied to the engine's matcher.
+
+    ``apply`` is the record handler of the worker's niches.config follower; a record it
+    cannot apply raises before anything changes.
+    """
+
+    def __init__(self, engine: Engine, on_added: Callable[[str], None] | None = None) -> None:
+        self.engine = engine
+        self.on_added = on_added
+        self.niches: dict[str, NicheDefinition] = {}
+
+    def apply(self, key: bytes | None, value: bytes | None) -> None:
+        before = set(self.niches)
+        name = apply_niche(self.niches, key, value)
+        for removed in before - set(self.niches):
+            self.engine.remove_niche(removed)
+        if name in self.niches:
+            self.engine.set_niche(self.niches[name])
+            if self.on_added is not None:
+                self.on_added(name)
+
+
+def fold(niches: dict[str, NicheDefinition], key: bytes | None, value: bytes | None) -> str | None:
+    """Apply one niches.config record; returns why it was ignored, or None when applied."""
+    try:
+        apply_niche(niches, key, value)
+    except (BadRecord, DecodeError) as exc:
+        return exc.reason
     return None
 
 

@@ -2,7 +2,7 @@
 
     records of one partition --decode--> events --engine--> alerts, profiles
               |                             |
-              +--> dead letters (reason)    +--> metrics (accepted / untracked / late / ...)
+              +--> dead letters (reason)    +--> metrics (accepted / duplicate / untracked / late)
 
 The delivery mechanism (streams.agents) hands over raw records and sends what comes back;
 this module decides. It imports neither faust nor aiokafka, so it is unit-tested with
@@ -12,13 +12,15 @@ plain records and a fresh metrics registry.
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from schemas.codec import MAX_PAYLOAD_BYTES, DecodeError, decode_event, encode
-from schemas.events import FollowerSpikeAlert, InfluencerProfile, Post
+from schemas.events import AccountSnapshot, FollowerSpikeAlert, InfluencerProfile, Post
 from streams.core.engine import Engine
-from streams.metrics import NO_NICHE, UNKNOWN_PLATFORM, DlqReason, Metrics
+from streams.core.state import AccountState
+from streams.metrics import NO_NICHE, UNKNOWN_PLATFORM, DlqReason, Metrics, SkipReason
 
 
 # A dead letter must itself be deliverable. The broker accepts input records up to its
@@ -64,21 +66,56 @@ def reason_class(reason: str) -> DlqReason:
     """Fold a free-text decode reason into the metric's closed set of reasons."""
     if reason.startswith("not valid UTF-8"):
         return "invalid_utf8"
+    if reason.startswith("JSON nested too deep"):
+        return "too_deep"
     if reason.startswith("not valid JSON") or reason.startswith("missing value"):
         return "not_json"
-    if "nested too deep" in reason:
-        return "too_deep"
     if reason.startswith("payload of"):
         return "too_large"
     if reason.startswith("unknown kind"):
         return "unknown_kind"
+    if reason.startswith("wrong topic"):
+        return "wrong_topic"
     return "schema"
 
 
+def skip_reason(decode_reason: str) -> SkipReason:
+    """The skip reason of a ``DecodeError`` on a topic without a DLQ (the DLQ's classes where they apply)."""
+    kind = reason_class(decode_reason)
+    return kind if kind in ("not_json", "invalid_utf8", "too_large", "too_deep") else "schema"  # type: ignore[return-value]
+
+
+def is_redelivery(state: AccountState, event: Post | AccountSnapshot, niches: tuple[str, ...]) -> bool:
+    """The state already holds exactly what this event would write (to the second).
+
+    A post: its observation under ``post_id`` has the same times, counters and niches, and
+    the handle is not newer than the state's. A snapshot: its hourly follower bucket holds
+    the same second and count. Anything else goes through the engine.
+    """
+    ts = int(event.observed_at.timestamp())
+    if type(event) is Post:
+        known = state.posts.posts.get(event.post_id)
+        return (
+            known is not None
+            and known.observed_ts == ts
+            and known.posted_ts == int(event.posted_at.timestamp())
+            and known.interactions == event.likes + event.comments + event.shares
+            and known.followers == event.followers
+            and known.views == event.views
+            and known.comments == event.comments
+            and known.niches == niches
+            and (ts < state.latest_ts or event.handle == state.handle)
+        )
+    bucket = state.hourly.buckets.get(int(ts // state.hourly.width))
+    return bucket == (ts, event.followers) and (ts < state.latest_ts or event.handle == state.handle)
+
+
 class Pipeline:
-    def __init__(self, engine: Engine, metrics: Metrics) -> None:
+    def __init__(self, engine: Engine, metrics: Metrics, topic_kinds: Mapping[str, str] | None = None) -> None:
         self.engine = engine
         self.metrics = metrics
+        # topic -> the event kind it carries ("post" / "snapshot"); None: any kind anywhere.
+        self.topic_kinds = topic_kinds
 
     def process(self, records: list[Record], now: float | None = None) -> BatchResult:
         result = BatchResult()
@@ -97,6 +134,10 @@ class Pipeline:
             except DecodeError as exc:
                 self._dead(result, record, exc.reason)
                 continue
+            expected_kind = self.topic_kinds.get(record.topic) if self.topic_kinds is not None else None
+            if expected_kind is not None and event.kind != expected_kind:
+                self._dead(result, record, f"wrong topic: a {event.kind} on {record.topic}, which carries {expected_kind}s")
+                continue
             account_key = event.account_id.encode()
             if record.key != account_key:
                 # A producer that does not key by account_id breaks partition ownership:
@@ -106,9 +147,15 @@ class Pipeline:
                 continue
             is_post = type(event) is Post
             niches = engine.matcher.match(event.tags) if is_post else ()  # type: ignore[union-attr]
-            if not niches and engine.get_state(event.account_id) is None:
+            state = engine.get_state(event.account_id)
+            if not niches and state is None:
                 key = (event.platform, NO_NICHE, "untracked")
                 counts[key] = counts.get(key, 0) + 1
+                continue
+            if state is not None and is_redelivery(state, event, niches):
+                for niche in niches or (NO_NICHE,):  # counted like an accepted event
+                    key = (event.platform, niche, "duplicate")
+                    counts[key] = counts.get(key, 0) + 1
                 continue
             late_before = engine.stats.late_dropped
             outputs = engine.process(event)

@@ -15,11 +15,13 @@ router.
 
 from __future__ import annotations
 
+import logging
 from collections import deque
 from datetime import UTC, datetime
 from typing import Any
 
 import orjson
+from aiohttp.http_exceptions import HttpProcessingError
 
 from streams.core.state import AccountState
 
@@ -80,3 +82,27 @@ def parse_limit(raw: str | None, default: int = 10) -> int:
     if not raw.isdigit() or not 1 <= int(raw) <= MAX_LIMIT:
         raise ValueError(f"limit must be an integer from 1 to {MAX_LIMIT}")
     return int(raw)
+
+
+class ClientErrorLogFilter(logging.Filter):
+    """One WARNING line, no traceback, for a request the HTTP server refused with a 4xx.
+
+    aiohttp logs a request it cannot parse (a 70 KB URL, raw 0xFF bytes in the path) at
+    ERROR with a traceback, after answering it 400 itself: the client's mistake, not ours.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        if isinstance(exc, HttpProcessingError) and 400 <= exc.code < 500:
+            detail = " ".join(str(exc.message).split())[:200]
+            record.msg, record.args = "%s: answered %d: %s", (record.getMessage(), exc.code, detail)
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
+            record.exc_info, record.exc_text = None, None
+        return True
+
+
+def quiet_client_errors(logger_name: str = "aiohttp.server") -> None:
+    """Install :class:`ClientErrorLogFilter` on the HTTP server's logger (once)."""
+    logger = logging.getLogger(logger_name)
+    if not any(isinstance(f, ClientErrorLogFilter) for f in logger.filters):
+        logger.addFilter(ClientErrorLogFilter())

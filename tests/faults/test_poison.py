@@ -93,6 +93,30 @@ CORPUS: list[tuple[str, str, bytes | None, bytes | None, str]] = [
     ("empty account_id", "posts", KEY, orjson.dumps(_post(account_id="")),
      "account_id: String should have at least 1 character"),
     ("post_id too long", "posts", KEY, orjson.dumps(_post(post_id="p" * 600)), "post_id: String should have at most 512"),
+    # Strict decoding: nothing is coerced.
+    ("lax: likes as a numeric string", "posts", KEY, orjson.dumps(_post(likes="12000")), "likes: Input should be a valid integer"),
+    ("lax: followers as a boolean", "posts", KEY, orjson.dumps(_post(followers=True)),
+     "followers: Input should be a valid integer"),
+    ("lax: schema_version as a string", "posts", KEY, orjson.dumps(_post(schema_version="1")),
+     "schema_version: Input should be a valid integer"),
+    ("epoch number timestamp", "posts", KEY, orjson.dumps({**_post(), "observed_at": 1772326800}),
+     "observed_at: Input should be a valid string"),
+    ("epoch digits in a string", "posts", KEY, orjson.dumps({**_post(), "observed_at": "1772330400"}),
+     "observed_at: Input should be an RFC 3339 timestamp"),
+    ("space for T", "posts", KEY, orjson.dumps({**_post(), "observed_at": "2026-03-01 02:00:00Z"}),
+     "observed_at: Input should be an RFC 3339 timestamp"),
+    ("NaN in an unknown field", "posts", KEY, orjson.dumps(_post())[:-1] + b',"score":NaN}',
+     "not valid JSON: NaN and Infinity are not JSON numbers"),
+    ("Infinity in a count", "posts", KEY, orjson.dumps(_post(likes=0)).replace(b'"likes":0', b'"likes":Infinity'),
+     "not valid JSON: NaN and Infinity are not JSON numbers"),
+    ("byte-order mark", "posts", KEY, b"\xef\xbb\xbf" + orjson.dumps(_post(post_id="bom")),
+     "not valid JSON: starts with a byte-order mark"),
+    ("65 levels in an unknown field", "posts", KEY, orjson.dumps(_post())[:-1] + b',"x":' + b"[" * 64 + b"]" * 64 + b"}",
+     "JSON nested too deep (more than 64 levels)"),
+    ("observed before posted", "posts", KEY,
+     orjson.dumps({**_post(), "posted_at": "2026-03-01T02:00:00Z", "observed_at": "2026-03-01T01:59:59Z"}), "is earlier than posted_at"),
+    ("a snapshot on the posts topic", "posts", KEY, orjson.dumps(_snapshot(followers=7)), "wrong topic: a snapshot on"),
+    ("a post on the snapshots topic", "snapshots", KEY, orjson.dumps(_post(post_id="misplaced")), "wrong topic: a post on"),
     ("snapshot: not JSON", "snapshots", KEY, b"\x00\x01\x02", "not valid JSON"),
     ("snapshot: missing fields", "snapshots", KEY, orjson.dumps({"kind": "snapshot", "schema_version": 1}),
      "platform: Field required; account_id: Field required; handle: Field required; and 2 more"),
@@ -130,7 +154,7 @@ def test_poison_corpus_goes_to_dlq_with_reasons_and_never_stops_a_partition(work
         broker.produce(topics[topic], [(key, value) for _, t, key, value, _ in CORPUS if t == topic])
     good_after = post_bytes(account_id=ACCOUNT, handle="poisoned", post_id="after", likes=200,
                             observed_at=BASE_TIME + timedelta(hours=2))
-    broker.produce(topics["posts"], [(KEY, good_after)])
+    broker.produce(topics["posts"], [(KEY, good_after), (KEY, good_before)])  # then a re-delivery of the first
 
     def both_posts_applied() -> dict | None:
         status, body = http_get(worker.web_port, f"/accounts/{ACCOUNT}")
@@ -166,4 +190,10 @@ def test_poison_corpus_goes_to_dlq_with_reasons_and_never_stops_a_partition(work
     assert not problems, "\n".join(problems)
     assert metric_value(worker.metrics_port, "nichewatch_dlq_writes_total") == len(CORPUS)
     assert metric_value(worker.metrics_port, "nichewatch_events_ingested_total", outcome="invalid") == len(CORPUS)
+    deep = sum(1 for _, _, _, _, expected in CORPUS if "nested too deep" in expected)
+    assert metric_value(worker.metrics_port, "nichewatch_dlq_writes_total", reason="too_deep") == deep
+    assert metric_value(worker.metrics_port, "nichewatch_dlq_writes_total", reason="wrong_topic") == 2
+    assert wait_until(lambda: metric_value(worker.metrics_port, "nichewatch_events_ingested_total",
+                                           outcome="duplicate") == 1, timeout=30, what="the re-delivery counted")
+    assert metric_value(worker.metrics_port, "nichewatch_events_ingested_total", outcome="accepted") == 2
     assert "Traceback" not in worker.log_path.read_text(errors="replace"), worker.log_tail()

@@ -153,3 +153,34 @@ def test_example_reads_the_samples_ignores_unknown_fields_and_refuses_unknown_ve
         with pytest.raises(ValueError, match="unsupported schema_version"):
             example.parse(json.dumps({**sample, "schema_version": SCHEMA_VERSION + 1}).encode(), kind)
     assert example.parse(None, "influencer_profile") is None
+
+
+# --- the decoding rules state the limits the decoder enforces -------------------------------
+
+
+def test_decoding_rules_state_the_decoders_limits() -> None:
+    from typing import get_args
+
+    from schemas.codec import MAX_NESTING_DEPTH, MAX_PAYLOAD_BYTES
+    from schemas.events import COUNT_LIMIT, EARLIEST, MAX_FUTURE_SECONDS, MAX_TAG_CHARS, MAX_TAGS, MAX_TEXT_CHARS
+    from streams.dlq import MAX_REASON_BYTES
+    from streams.metrics import DlqReason, SkipReason
+    from streams.pipeline import DLQ_MAX_KEY_BYTES, DLQ_MAX_VALUE_BYTES
+
+    doc = contract()
+    rules = doc[doc.index("## Decoding rules"):doc.index("## Dead letters")]
+    assert f"{MAX_PAYLOAD_BYTES:,} bytes" in rules and f"exceeds {MAX_PAYLOAD_BYTES} bytes" in rules
+    assert f"nested at most {MAX_NESTING_DEPTH} levels" in rules and f"more than {MAX_NESTING_DEPTH} levels" in rules
+    assert COUNT_LIMIT == 2**53 and "`< 2**53`" in rules
+    assert MAX_FUTURE_SECONDS == 86_400 and "at most one day after" in rules
+    assert EARLIEST.isoformat().replace("+00:00", "Z") in rules
+    assert f"`text` at most {MAX_TEXT_CHARS:,}" in rules
+    assert f"`tags` at most {MAX_TAGS} strings of at most {MAX_TAG_CHARS} characters" in rules
+    for reason in get_args(DlqReason):
+        assert f"`{reason}`" in rules or reason == "late", reason  # "late" is the engine's, not the decoder's
+    for reason in get_args(SkipReason):
+        assert f"`{reason}`" in rules, reason
+    dead_letters = doc[doc.index("## Dead letters"):]
+    assert f"longer than {DLQ_MAX_VALUE_BYTES:,} bytes is cut to its first {DLQ_MAX_VALUE_BYTES:,}" in dead_letters
+    assert f"longer than {DLQ_MAX_KEY_BYTES:,} bytes to its first {DLQ_MAX_KEY_BYTES:,}" in dead_letters
+    assert f"at most {MAX_REASON_BYTES} bytes" in dead_letters

@@ -74,3 +74,39 @@ def test_decode_reasons_fold_into_the_metrics_closed_set() -> None:
     assert reason_class("payload of 300000 bytes exceeds 262144 bytes") == "too_large"
     assert reason_class("unknown kind 'reel' (expected one of: post, snapshot)") == "unknown_kind"
     assert reason_class("invalid event: likes: Input should be greater than or equal to 0") == "schema"
+
+
+def test_exact_redelivery_is_counted_as_duplicate_and_leaves_state_alone() -> None:
+    line, registry = pipeline()
+    first, grown = post_bytes(), post_bytes(likes=950)
+    snapshot = orjson.dumps({"kind": "snapshot", "schema_version": 1, "platform": "instagram",
+                             "account_id": "instagram:inkjournal", "handle": "inkjournal",
+                             "observed_at": "2026-03-01T05:00:00Z", "followers": 12_100})
+    key = b"instagram:inkjournal"
+    line.process(records((key, first), (key, snapshot)), now=NOW)
+    before = line.engine.get_state("instagram:inkjournal").to_bytes()
+    line.process(records((key, first), (key, snapshot)), now=NOW)  # the same bytes again
+    assert line.engine.get_state("instagram:inkjournal").to_bytes() == before
+    line.process(records((key, grown)), now=NOW)  # same post, counters grew: not a duplicate
+    sample = registry.get_sample_value
+    assert sample("nichewatch_events_ingested_total", {"platform": "instagram", "niche": "pens", "outcome": "duplicate"}) == 1
+    assert sample("nichewatch_events_ingested_total", {"platform": "instagram", "niche": "_none", "outcome": "duplicate"}) == 1
+    assert sample("nichewatch_events_ingested_total", {"platform": "instagram", "niche": "pens", "outcome": "accepted"}) == 2
+
+
+def test_an_event_on_the_other_kinds_topic_is_dead_lettered() -> None:
+    registry = CollectorRegistry()
+    engine = Engine(niches=[NicheDefinition(name="pens", tags=["fountainpens"])])
+    line = Pipeline(engine, Metrics(registry), topic_kinds={"posts.raw": "post", "accounts.snapshots": "snapshot"})
+    snapshot = orjson.dumps({"kind": "snapshot", "schema_version": 1, "platform": "instagram",
+                             "account_id": "instagram:inkjournal", "handle": "inkjournal",
+                             "observed_at": "2026-03-01T05:00:00Z", "followers": 12_100})
+    key = b"instagram:inkjournal"
+    result = line.process(records((key, snapshot)), now=NOW)
+    result2 = line.process([Record("accounts.snapshots", 0, 0, key, post_bytes())], now=NOW)
+    assert [d.reason for d in result.dead_letters + result2.dead_letters] == [
+        "wrong topic: a snapshot on posts.raw, which carries posts",
+        "wrong topic: a post on accounts.snapshots, which carries snapshots",
+    ]
+    assert registry.get_sample_value("nichewatch_dlq_writes_total", {"reason": "wrong_topic"}) == 2
+    assert engine.get_state("instagram:inkjournal") is None
