@@ -9,13 +9,20 @@ posts keyed by the wrong key, and malformed messages (dead letters). Then every 
 expression of every Grafana panel and every recording and alert rule is sent to
 Prometheus' /api/v1/query, and every template variable to /api/v1/label/.../values.
 
+A collector (`nichewatch collect mastodon` against a local fake Mastodon server) publishes
+into the same topics and is scraped as the nichewatch-collector job, so the collector panels
+are checked the same way.
+
 Without prometheus/promtool the module is skipped, unless NICHEWATCH_REQUIRE_PROMTOOL is
 set (CI), where it fails.
 """
 
 from __future__ import annotations
 
+import json
 import re
+import subprocess
+import sys
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -26,6 +33,7 @@ import pytest
 
 from schemas.events import NicheDefinition
 from streams.core.synthetic import AccountSpec, merged_events
+from streams.kafka_local import die_with_parent, free_port
 from streams.niche_config import write_niche
 from streams.settings import Settings, load_settings
 from tests.dashboard_queries import (
@@ -34,6 +42,7 @@ from tests.dashboard_queries import (
     template_variable_queries,
 )
 from tests.events_factory import post_bytes
+from tests.collect_fakes import FakeMastodon, ServerThread, ago
 from tests.kafka_helpers import Broker, WorkerProcess, metric_value, wait_until
 from tests.prometheus_helpers import PrometheusProcess, parse_duration, require_prometheus
 
@@ -70,6 +79,21 @@ MAY_BE_EMPTY: dict[str, str] = {}
 class Stack:
     worker: WorkerProcess
     prometheus: PrometheusProcess
+
+
+def start_collector(worker: WorkerProcess, mastodon_url: str, workdir: Path, metrics_port: int) -> subprocess.Popen[bytes]:
+    env = {**worker.env(), "NICHEWATCH_COLLECTOR_STATE_DIR": str(workdir / "state"),
+           "NICHEWATCH_COLLECTOR_METRICS_PORT": str(metrics_port), "NICHEWATCH_COLLECTOR_POLL_INTERVAL_S": "1"}
+    with (workdir / "collector.log").open("ab") as log:
+        return subprocess.Popen([sys.executable, "-m", "streams.cli", "collect", "mastodon", "--instance", mastodon_url],
+                                env=env, stdout=log, stderr=subprocess.STDOUT, preexec_fn=die_with_parent)
+
+
+def fake_mastodon() -> FakeMastodon:
+    fake = FakeMastodon()
+    author = fake.add_account("inkjournal", followers=12_000)
+    fake.add_status(author, ["FountainPens"], created_at=ago(minutes=15), favourites=9, replies=2)
+    return fake
 
 
 def settings_for(worker: WorkerProcess) -> Settings:
@@ -128,6 +152,12 @@ def stack(kafka: Broker, tmp_path_factory: pytest.TempPathFactory) -> Iterator[S
     worker = WorkerProcess(kafka, app_id=f"nw-{unique}", workdir=tmp_path_factory.mktemp("e2e-worker"),
                            topics={name: f"{name}-{unique}" for name in TOPICS})
     prometheus = PrometheusProcess(binary, tmp_path_factory.mktemp("e2e-prometheus"))
+    fake = fake_mastodon()
+    mastodon = ServerThread(fake.app).__enter__()
+    fake.base_url = mastodon.url
+    collector_dir = tmp_path_factory.mktemp("e2e-collector")
+    collector_port = free_port()
+    collector: subprocess.Popen[bytes] | None = None
     try:
         worker.create_topics()
         settings = settings_for(worker)
@@ -135,16 +165,30 @@ def stack(kafka: Broker, tmp_path_factory: pytest.TempPathFactory) -> Iterator[S
             write_niche(settings, niche, niche.name)
         worker.start()
         prometheus.prepare([f"127.0.0.1:{worker.metrics_port}"])
+        (prometheus.workdir / "targets" / "collectors").mkdir()
+        (prometheus.workdir / "targets" / "collectors" / "collector.json").write_text(
+            json.dumps([{"targets": [f"127.0.0.1:{collector_port}"], "labels": {}}]))
         prometheus.start()
         worker.wait_ready(timeout=120)
+        collector = start_collector(worker, mastodon.url, collector_dir, collector_port)
         feed_scenario(worker)
         wait_for_worker_metrics(worker)
         yield Stack(worker, prometheus)
     except BaseException:
         print("--- worker log ---\n" + worker.log_tail())
         print("--- prometheus log ---\n" + prometheus.log_tail())
+        log = collector_dir / "collector.log"
+        print("--- collector log ---\n" + (log.read_text(errors="replace")[-4000:] if log.exists() else "(none)"))
         raise
     finally:
+        if collector is not None:
+            collector.terminate()
+            try:
+                collector.wait(20)
+            except subprocess.TimeoutExpired:
+                collector.kill()
+                collector.wait()
+        mastodon.__exit__(None, None, None)
         prometheus.stop()
         worker.stop()
 
@@ -172,6 +216,12 @@ def scraped(stack: Stack) -> Stack:
         return any(t["health"] == "up" and t["labels"].get("job") == JOB for t in prometheus.targets())
 
     wait_until(worker_up, timeout=90, what=f"Prometheus scraping the worker ({prometheus.targets()})")
+
+    def collector_up() -> bool:
+        return any(t["health"] == "up" and t["labels"].get("job") == "nichewatch-collector"
+                   for t in prometheus.targets())
+
+    wait_until(collector_up, timeout=90, what=f"Prometheus scraping the collector ({prometheus.targets()})")
     # Counters the scenario created last (alerts, profiles, dead letters, re-keys) seen in
     # at least three scrapes of the shortest window: every rate/increase over it has two
     # samples or more. Other series are retried query by query in the tests.
@@ -180,6 +230,8 @@ def scraped(stack: Stack) -> Stack:
         "nichewatch_influencer_updates_total",
         "nichewatch_dlq_writes_total",
         "nichewatch_events_rekeyed_total",
+        'nichewatch_collector_requests_total{endpoint="timeline_tag"}',
+        'nichewatch_collector_events_published_total{kind="post"}',
     ]
     for selector in last_to_appear:
         expr = f"min(count_over_time({selector}[{shortest}])) >= 3"

@@ -11,7 +11,7 @@ import pytest
 import yaml
 from prometheus_client import CollectorRegistry
 
-from streams.metrics import Metrics
+from streams.metrics import CollectorMetrics, Metrics
 from tests.dashboard_queries import (
     PROMETHEUS_GENERATED,
     REPO_ROOT,
@@ -35,6 +35,7 @@ GRAFANA = REPO_ROOT / "grafana"
 def declared_names() -> set[str]:
     registry = CollectorRegistry()
     Metrics(registry)
+    CollectorMetrics(registry)
     return exposed_sample_names(registry)
 
 
