@@ -234,6 +234,8 @@ def test_page_counts_follow_each_platforms_display() -> None:
     assert [shown_followers(youtube, n) for n in (999, 1_234, 12_345, 123_456, 1_234_567)] == [
         999, 1_230, 12_300, 123_000, 1_230_000]
     assert [shown_followers(tiktok, n) for n in (1_234, 12_351, 1_250_000)] == [1_200, 12_400, 1_200_000]
+    instagram = dataclasses.replace(tiktok, platform="instagram")
+    assert [shown_followers(instagram, n) for n in (9_876, 12_351)] == [9_876, 12_400]
 
 
 def test_snapshot_cadence_spans_hourly_to_daily(by_account: dict[str, list[dict]]) -> None:

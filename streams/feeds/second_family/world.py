@@ -117,8 +117,11 @@ def draw_accounts(seed: int, count: int, knobs: WorldKnobs) -> list[Account]:
 
 
 def shown_followers(account: Account, followers: int) -> int:
-    """The follower count a post page shows, read back as a number (snapshots stay exact)."""
-    if not account.rounded or followers < 1_000:
+    """The follower count a post page shows, read back as a number (snapshots stay exact).
+
+    Instagram pages show exact counts below 10,000; TikTok and YouTube abbreviate from 1,000.
+    """
+    if not account.rounded or followers < (10_000 if account.platform == "instagram" else 1_000):
         return followers
     if account.platform == "youtube":  # three significant digits, truncated: 1.23K, 12.3K, 123K, 1.23M
         step = 10 ** max(0, len(str(followers)) - 3)
