@@ -123,7 +123,7 @@ def test_bought_followers_step_up_the_counter_and_leave_likes_flat(
     round_accounts = {t.account_id for t in _labels(scenario, "purchase_round")}
     assert all(t.followers_added in (1_000, 2_000, 2_500, 5_000, 10_000, 25_000, 50_000, 100_000, 250_000)
                for t in _labels(scenario, "purchase_round"))
-    posts = [e for a in round_accounts for e in by_account[a] if e["kind"] == "post" and e["followers"] >= 1_000]
+    posts = [e for a in round_accounts for e in by_account[a] if e["kind"] == "post" and e["followers"] >= 10_000]
     assert posts and all(e["followers"] % 10 == 0 for e in posts), "round buys go to rounded-count accounts"
 
 
