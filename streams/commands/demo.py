@@ -49,6 +49,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         help="simulated seconds per real second (default 10080: a week a minute)")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--duration", type=float, default=0.0, help="stop after this many seconds (0: at Ctrl-C)")
+    parser.add_argument("--source", choices=("simulator", "mastodon", "bluesky"), default="simulator",
+                        help="where posts come from: the simulator (default) or a real platform's collector")
+    parser.add_argument("--instance", action="append", metavar="URL",
+                        help="with --source mastodon: a server to collect from (repeatable)")
     parser.set_defaults(func=run)
 
 
@@ -90,6 +94,8 @@ def run(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGINT, _interrupt)
     signal.signal(signal.SIGTERM, _interrupt)
     settings = load_settings()
+    if args.source == "mastodon" and not args.instance:
+        raise CliError("--source mastodon needs --instance URL")
     external = "kafka_bootstrap_servers" in settings.model_fields_set
     workdir = Path(tempfile.mkdtemp(prefix="nichewatch-demo-"))
     processes = Processes(workdir)
@@ -119,11 +125,14 @@ def run(args: argparse.Namespace) -> int:
               f"/niches/<niche>/top , /accounts/<account_id>", flush=True)
         print(f"demo: metrics http://127.0.0.1:{metrics}/metrics", flush=True)
         _maybe_start_prometheus(processes, workdir, int(metrics))
-        processes.start("feed", [*cli, "feed", "simulate", "--realtime", "--quiet", "--seed", str(args.seed),
-                                 "--accounts", str(args.accounts), "--days", str(args.days),
-                                 "--speed", str(args.speed)], env)
-        print(f"demo: live feed started ({args.accounts} accounts, {args.days} simulated days at "
-              f"{args.speed:,.0f}x); logs in {workdir}; Ctrl-C stops everything", flush=True)
+        if args.source == "simulator":
+            processes.start("feed", [*cli, "feed", "simulate", "--realtime", "--quiet", "--seed", str(args.seed),
+                                     "--accounts", str(args.accounts), "--days", str(args.days),
+                                     "--speed", str(args.speed)], env)
+            print(f"demo: live feed started ({args.accounts} accounts, {args.days} simulated days at "
+                  f"{args.speed:,.0f}x); logs in {workdir}; Ctrl-C stops everything", flush=True)
+        else:
+            _start_collector(processes, cli, env, workdir, args)
         _watch(settings, int(web), int(metrics), args.duration)
     except KeyboardInterrupt:
         pass
@@ -134,6 +143,19 @@ def run(args: argparse.Namespace) -> int:
             broker.stop()
         print("demo: stopped", flush=True)
     return 0
+
+
+def _start_collector(processes: Processes, cli: list[str], env: dict[str, str], workdir: Path,
+                     args: argparse.Namespace) -> None:
+    """Real posts of the demo's niches from a platform (where the network allows)."""
+    port = free_port()
+    collector_env = {**env, "NICHEWATCH_COLLECTOR_STATE_DIR": str(workdir / "collector-state"),
+                     "NICHEWATCH_COLLECTOR_METRICS_PORT": str(port)}
+    instances = [part for url in args.instance or [] for part in ("--instance", url)]
+    processes.start("collector", [*cli, "collect", args.source, *instances], collector_env)
+    print(f"demo: {args.source} collector started (metrics http://127.0.0.1:{port}/metrics); real posts arrive "
+          f"as they are published, so alerts take longer than with the simulator; logs in {workdir}; "
+          "Ctrl-C stops everything", flush=True)
 
 
 def _child_env(settings: Settings, workdir: Path, web_port: int) -> dict[str, str]:
