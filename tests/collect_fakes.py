@@ -149,7 +149,10 @@ class FakeMastodon(_Faults):
         headers = {}
         if page:
             base = f"{self.base_url}/api/v1/timelines/tag/{tag}"
-            headers["Link"] = f'<{base}?max_id={page[-1]}>; rel="next", <{base}?min_id={page[0]}>; rel="prev"'
+            # As Mastodon does, the links keep the request's limit.
+            keep = f"limit={limit}&" if "limit" in request.query else ""
+            headers["Link"] = (f'<{base}?{keep}max_id={page[-1]}>; rel="next", '
+                               f'<{base}?{keep}min_id={page[0]}>; rel="prev"')
         return self._answer(request, [self.served(str(i)) for i in page], headers)
 
     async def _status(self, request: web.Request) -> web.Response:

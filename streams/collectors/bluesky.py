@@ -250,7 +250,11 @@ class BlueskySource:
         for uri, view in views.items():
             try:
                 did = view["author"]["did"]
-                followers, following = self._profiles.get(did, (0, None))
+                if did not in self._profiles:
+                    # Followers unknown (no profile answer yet): a 0 would read as a jump later.
+                    self._queue.setdefault(uri, next(a for a in announced if a.uri == uri))
+                    continue
+                followers, following = self._profiles[did]
                 post = post_view_to_post(view, followers, following, observed_at)
             except (KeyError, TypeError, Unparsable) as exc:
                 self._unparsable(exc, "app.bsky.feed.getPosts")
@@ -272,7 +276,10 @@ class BlueskySource:
                 self._metrics.error(PLATFORM, "gone")
                 results.append(Observed(ref.post_id, None))
                 continue
-            followers, following = self._profiles.get(ref.account_id.removeprefix(f"{PLATFORM}:"), (0, None))
+            profile = self._profiles.get(ref.account_id.removeprefix(f"{PLATFORM}:"))
+            if profile is None:
+                continue  # followers unknown this pass: observed next pass rather than with a 0
+            followers, following = profile
             try:
                 results.append(Observed(ref.post_id, post_view_to_post(view, followers, following, observed_at)))
             except Unparsable as exc:

@@ -151,6 +151,13 @@ def _min_id_of(url: str | None) -> str | None:
     return None
 
 
+def _with_limit(url: str) -> str:
+    """Mastodon's Link URLs carry the request's ``limit``; add it where a server leaves it out."""
+    if "limit=" in urlsplit(url).query:
+        return url
+    return f"{url}{'&' if urlsplit(url).query else '?'}limit={PAGE_LIMIT}"
+
+
 # --- the source ------------------------------------------------------------------------
 
 
@@ -214,7 +221,10 @@ class MastodonSource:
             # First pass: the newest page only. Later passes: page forward while pages are full.
             if cursor is None or len(statuses) < PAGE_LIMIT:
                 break
-            url, params = (page.links["prev"], None) if "prev" in page.links else (url, {"limit": str(PAGE_LIMIT), "min_id": newest})
+            if "prev" in page.links:
+                url, params = _with_limit(page.links["prev"]), None
+            else:
+                params = {"limit": str(PAGE_LIMIT), "min_id": newest}
         return found
 
     async def observe(self, posts: list[PostRef], observed_at: datetime) -> list[Observed]:

@@ -219,3 +219,20 @@ def test_get_posts_is_called_with_at_most_25_uris_and_missing_posts_are_gone(tmp
             assert errors(metrics, "gone") == 1
 
     asyncio.run(scenario())
+
+
+def test_a_post_whose_authors_followers_are_unknown_waits_for_the_next_pass(tmp_path: Path) -> None:
+    fake = FakeBluesky()
+
+    async def scenario() -> None:
+        async with running(fake) as url, aiohttp.ClientSession() as session:
+            c, source, sink, _ = collector(session, url, tmp_path / "b.json", {"swiftui"})
+            source.start(c.niches.tags)
+            await until(lambda: source.cursor == TAGGED_TIME_US)
+            fake.fail_next("/xrpc/app.bsky.actor.getProfiles", 503, times=4)  # every try of this pass
+            assert (await c.run_pass()).new_posts == 0  # never published with followers = 0
+            assert (await c.run_pass()).new_posts == 1
+            await source.stop()
+            assert [p.followers for p in sink.posts()] == [2]
+
+    asyncio.run(scenario())
