@@ -10,6 +10,7 @@ from streams.console.charts import DAY, PostMark, Shade, follower_chart
 from streams.console.freshness import Freshness
 from streams.console.pages import AccountPage
 from streams.core.state import AccountState
+from streams.core.windows import BucketRing
 
 WEEK_S = 7 * DAY
 QUARTER_S = 90 * DAY
@@ -33,19 +34,28 @@ def alert_shades(alerts: Sequence[Mapping[str, Any]]) -> list[Shade]:
     return shades
 
 
+def post_marks(state: AccountState, ring: BucketRing) -> list[PostMark]:
+    """Each post on the curve where it was published (the ring's latest observation before it)."""
+    marks = []
+    for post in state.posts.values():
+        known = ring.at_or_before(post.posted_ts)
+        label = (f"post {datetime.fromtimestamp(post.posted_ts, UTC).strftime('%Y-%m-%d %H:%M')}: "
+                 f"{post.interactions:,} interactions ({post.engagement_rate:.2%})")
+        marks.append(PostMark(post.posted_ts, known[1] if known else post.followers, post.interactions, label))
+    return marks
+
+
 def account_page(state: AccountState, alerts: Sequence[Mapping[str, Any]], profile: Mapping[str, Any] | None,
                  freshness: Freshness | None = None) -> AccountPage:
     end = state.latest_ts
     shades = alert_shades(alerts)
-    marks = [PostMark(p.posted_ts, p.followers, p.interactions,
-                      f"post {datetime.fromtimestamp(p.posted_ts, UTC).strftime('%Y-%m-%d %H:%M')}: "
-                      f"{p.interactions:,} interactions ({p.engagement_rate:.2%})")
-             for p in state.posts.values()]
     charts = [
         ("Followers, hourly, last 7 days",
-         follower_chart(f"{state.handle}: followers per hour", state.hourly.ordered(), end - WEEK_S, end, shades, marks)),
+         follower_chart(f"{state.handle}: followers per hour", state.hourly.ordered(), end - WEEK_S, end, shades,
+                        post_marks(state, state.hourly))),
         ("Followers, daily, last 90 days",
-         follower_chart(f"{state.handle}: followers per day", state.daily.ordered(), end - QUARTER_S, end, shades, marks)),
+         follower_chart(f"{state.handle}: followers per day", state.daily.ordered(), end - QUARTER_S, end, shades,
+                        post_marks(state, state.daily))),
     ]
     last = state.last_profile
     return AccountPage(

@@ -11,7 +11,7 @@ from collections import Counter
 
 from prometheus_client import CollectorRegistry
 
-from streams.console.freshness import InputWatch
+from streams.console.freshness import Freshness, InputWatch
 from streams.console.leaderboard import LeaderboardStore
 from streams.views import RecentAlerts
 
@@ -26,6 +26,12 @@ class ConsoleData:
         # Alerts read from the alert topic since this worker started (the topic's retention).
         self.classification_counts: Counter[str] = Counter()
         self._counted_ids: dict[str, None] = {}
+
+    def freshness(self) -> Freshness:
+        # Sampled here as well as on the worker's timer: a page built before the timer's
+        # first run still sees what was consumed.
+        self.watch.sample()
+        return self.watch.status()
 
     def on_profile(self, key: bytes | None, value: bytes | None) -> None:
         self.board.apply(key, value)

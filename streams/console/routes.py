@@ -64,7 +64,7 @@ def index_page(data: ConsoleData, niche_tags: dict[str, list[str]], filters: Fil
         boards=boards,
         alerts=data.alerts.latest(ALERTS_SHOWN),
         counts=dict(data.classification_counts),
-        freshness=data.watch.status(),
+        freshness=data.freshness(),
         filters=filters,
         niche_options=names,
         tier_options=tiers_in_order(TIERS),
@@ -97,7 +97,7 @@ def register_console(worker: Worker, table: faust.Table, data: ConsoleData) -> N
         if not isinstance(state, AccountState):
             state = AccountState.from_dict(state, engine.config)
         alerts = data.alerts.latest(20, account_id)
-        page = account_page(state, alerts, data.board.profile(account_id), data.watch.status())
+        page = account_page(state, alerts, data.board.profile(account_id), data.freshness())
         return view.html(render_account(page), headers=dict(HEADERS))
 
     routed = app.table_route(table=table, query_param="id")(on_owner)

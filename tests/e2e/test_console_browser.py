@@ -151,6 +151,7 @@ def test_flagged_account_page_shows_its_curve_with_the_alert_window_shaded(worke
 
     browser.get(f"http://127.0.0.1:{worker.web_port}{account_path(FLAGGED)}")
     browser.save_screenshot(str(RESULTS / "flagged-account.png"))
+    assert browser.find_element(By.CSS_SELECTOR, ".status").text.startswith("Live: input flowing")
     charts = browser.find_elements(By.CSS_SELECTOR, "svg.chart")
     assert len(charts) == 2  # hourly for the week, daily for the quarter
     hourly = charts[0]
@@ -202,17 +203,24 @@ def test_either_of_two_workers_serves_an_accounts_page_with_the_policy(
     try:
         second.wait_ready()
 
+        last: dict[int, str] = {}
+
         def both_answer() -> bool:
             for port in (worker.web_port, second.web_port):
                 try:
                     status, headers, body = fetch(port, account_path(FLAGGED))
-                except OSError:  # HTTPError included: state still moving between the workers
+                except OSError as exc:  # HTTPError included: state still moving between the workers
+                    last[port] = repr(exc)
                     return False
+                last[port] = f"{status}, {len(body)} characters"
                 if status != 200 or "alert-window purchase" not in body:
                     return False
                 assert "script-src 'none'" in headers.get("Content-Security-Policy", ""), port
             return True
 
-        wait_until(both_answer, timeout=120, what="both workers serving the flagged account's page")
+        try:
+            wait_until(both_answer, timeout=180, what="both workers serving the flagged account's page")
+        except AssertionError as exc:
+            raise AssertionError(f"{exc}; last answers {last}\n{worker.log_tail(40)}\n{second.log_tail(40)}") from None
     finally:
         second.stop()
