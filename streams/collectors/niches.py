@@ -49,16 +49,21 @@ class StaticNiches:
 
 class NicheConfigFollower:
     def __init__(self, settings: Settings, catch_up_timeout_s: float = 30.0) -> None:
-        self._settings = settings
+        """Connects here (a KafkaError means no broker); reading goes on in a thread."""
+        self._topic = settings.topic_niches
         self._niches: dict[str, NicheDefinition] = {}
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._caught_up = threading.Event()
+        self._consumer = KafkaConsumer(**kafka_python_config(settings), enable_auto_commit=False, group_id=None)
+        self._partitions = [TopicPartition(self._topic, p) for p in self._consumer.partitions_for_topic(self._topic) or ()]
+        if not self._partitions:
+            log.warning("topic %s does not exist; no niches to collect until it does", self._topic)
         self._thread = threading.Thread(target=self._run, name="niches-follower", daemon=True)
         self._thread.start()
         if not self._caught_up.wait(catch_up_timeout_s):
             log.warning("%s not read to its end within %.0fs; starting with the niches seen so far",
-                        settings.topic_niches, catch_up_timeout_s)
+                        self._topic, catch_up_timeout_s)
 
     def tags(self) -> frozenset[str]:
         with self._lock:
@@ -69,12 +74,9 @@ class NicheConfigFollower:
         self._thread.join(timeout=5)
 
     def _run(self) -> None:
-        topic = self._settings.topic_niches
-        consumer = KafkaConsumer(**kafka_python_config(self._settings), enable_auto_commit=False, group_id=None)
+        consumer, partitions = self._consumer, self._partitions
         try:
-            partitions = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()]
             if not partitions:
-                log.warning("topic %s does not exist; no niches to collect", topic)
                 self._caught_up.set()
                 return
             consumer.assign(partitions)
@@ -90,7 +92,7 @@ class NicheConfigFollower:
                 if not self._caught_up.is_set() and all(consumer.position(tp) >= end[tp] for tp in partitions):
                     self._caught_up.set()
         except Exception:  # a follower that died must not leave the collector waiting forever
-            log.exception("following %s failed", topic)
+            log.exception("following %s failed; the niches stay as last read", self._topic)
             self._caught_up.set()
         finally:
             consumer.close()

@@ -72,8 +72,12 @@ def run(args: argparse.Namespace) -> int:
     server = serve(metrics, settings.web_host, settings.collector_metrics_port)
     if server is not None:
         print(f"collect {args.platform}: metrics on http://{server.host}:{server.port}/metrics", flush=True)
-    niches = _niches(args, settings)
     sink = _sink(args, settings, metrics)
+    try:
+        niches = _niches(args, settings)
+    except BaseException:
+        sink.close()
+        raise
     try:
         asyncio.run(_collect(args, settings, metrics, niches, sink))
     finally:
