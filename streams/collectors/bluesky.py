@@ -22,7 +22,7 @@ import logging
 import random
 import re
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -35,7 +35,7 @@ from streams.collectors.http import ApiClient, ApiError, Gone, RetriesExhausted,
 from streams.collectors.schedule import AccountRef, PostRef
 from streams.collectors.types import Discovered, Observed
 from streams.core.tags import normalise_tag
-from streams.metrics import CollectorMetrics
+from streams.metrics import CollectorEndpoint, CollectorMetrics
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +44,7 @@ POST_COLLECTION = "app.bsky.feed.post"
 TAG_FACET = "app.bsky.richtext.facet#tag"
 BATCH = 25  # getPosts and getProfiles take at most 25 URIs / actors a call
 MAX_QUEUED = 50_000
+MAX_TRIES = 3  # the AppView indexes a post a few seconds after Jetstream announces it
 _HASHTAG = re.compile(r"(?:^|\s)[#＃]([^\s#＃]+)")
 _TRAILING = ".,;:!?)]}'\"…"
 
@@ -80,6 +81,8 @@ class Announced:
     uri: str
     did: str
     tags: tuple[str, ...]
+    time_us: int = 0
+    tries: int = 0  # passes that asked the AppView about it without an answer
 
 
 def jetstream_post(event: Any) -> Announced | None:
@@ -92,7 +95,9 @@ def jetstream_post(event: Any) -> Announced | None:
     did, rkey, record = event.get("did"), commit.get("rkey"), commit.get("record")
     if not isinstance(did, str) or not isinstance(rkey, str) or not isinstance(record, dict):
         raise Unparsable("commit without did, rkey or record")
-    return Announced(f"at://{did}/{POST_COLLECTION}/{rkey}", did, tuple(record_tags(record)))
+    time_us = event.get("time_us")
+    return Announced(f"at://{did}/{POST_COLLECTION}/{rkey}", did, tuple(record_tags(record)),
+                     time_us if isinstance(time_us, int) else 0)
 
 
 def _instant(value: str) -> datetime:
@@ -240,27 +245,40 @@ class BlueskySource:
         # Taking the queue and the cursor together (no await in between) makes the saved
         # cursor cover exactly the events handed over here.
         announced, self._queue = list(self._queue.values()), {}
-        self._saved_cursor = self.cursor
+        drained_cursor = self.cursor
         if not announced:
+            self._saved_cursor = drained_cursor
             return []
         views, _ = await self._get_posts([a.uri for a in announced])
         authors = {v["author"].get("did") for v in views.values() if isinstance(v.get("author"), dict)}
         await self._refresh_profiles({did for did in authors if isinstance(did, str)}, observed_at)
-        found = []
-        for uri, view in views.items():
+        found, retry = [], []
+        for item in announced:
+            view = views.get(item.uri)
+            if view is None:
+                # Not indexed yet, or no answer: ask again next pass, a few times.
+                if item.tries + 1 < MAX_TRIES:
+                    retry.append(replace(item, tries=item.tries + 1))
+                continue
             try:
                 did = view["author"]["did"]
                 if did not in self._profiles:
                     # Followers unknown (no profile answer yet): a 0 would read as a jump later.
-                    self._queue.setdefault(uri, next(a for a in announced if a.uri == uri))
+                    retry.append(replace(item, tries=item.tries + 1))
                     continue
                 followers, following = self._profiles[did]
                 post = post_view_to_post(view, followers, following, observed_at)
             except (KeyError, TypeError, Unparsable) as exc:
                 self._unparsable(exc, "app.bsky.feed.getPosts")
                 continue
-            found.append(Discovered(post, PostRef(post.post_id, uri, post.account_id, post.posted_at.timestamp()),
-                                    AccountRef(post.account_id, did)))
+            found.append(Discovered(post, PostRef(post.post_id, item.uri, post.account_id,
+                                                  post.posted_at.timestamp()), AccountRef(post.account_id, did)))
+        for item in retry:
+            self._queue.setdefault(item.uri, item)
+        # The saved cursor covers what was handed over, except posts still waiting for the
+        # AppView: a restart replays Jetstream from just before the oldest of them.
+        waiting = [item.time_us for item in retry if item.time_us]
+        self._saved_cursor = min([drained_cursor or 0, *(t - 1 for t in waiting)]) if waiting else drained_cursor
         return found
 
     async def observe(self, posts: list[PostRef], observed_at: datetime) -> list[Observed]:
@@ -337,7 +355,7 @@ class BlueskySource:
             if isinstance(followers, int):
                 self._profiles[did] = (followers, following if isinstance(following, int) else None)
 
-    async def _xrpc(self, endpoint: Any, url: str, params: list[tuple[str, str]], field: str) -> list[Any] | None:
+    async def _xrpc(self, endpoint: CollectorEndpoint, url: str, params: list[tuple[str, str]], field: str) -> list[Any] | None:
         """The answer's list, or None when there was no usable answer (retried next pass)."""
         try:
             response = await self._client.get_json(endpoint, url, params)

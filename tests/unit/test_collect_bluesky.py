@@ -236,3 +236,23 @@ def test_a_post_whose_authors_followers_are_unknown_waits_for_the_next_pass(tmp_
             assert [p.followers for p in sink.posts()] == [2]
 
     asyncio.run(scenario())
+
+
+def test_a_post_the_appview_has_not_indexed_yet_is_asked_for_again(tmp_path: Path) -> None:
+    fake = FakeBluesky()
+    view = fake.posts.pop(TAGGED_URI)  # announced by Jetstream, not yet in the AppView
+
+    async def scenario() -> None:
+        async with running(fake) as url, aiohttp.ClientSession() as session:
+            c, source, _, _ = collector(session, url, tmp_path / "b.json", {"swiftui"})
+            source.start(c.niches.tags)
+            await until(lambda: source.cursor == TAGGED_TIME_US)
+            assert (await c.run_pass()).new_posts == 0
+            saved = json.loads((tmp_path / "b.json").read_text())["source"]["cursor"]
+            assert saved == TAGGED_TIME_US - 1  # a restart now would replay the waiting post
+            fake.posts[TAGGED_URI] = view
+            assert (await c.run_pass()).new_posts == 1
+            assert json.loads((tmp_path / "b.json").read_text())["source"]["cursor"] == TAGGED_TIME_US
+            await source.stop()
+
+    asyncio.run(scenario())
