@@ -78,15 +78,18 @@ def simulate_account(
     schedule = _post_times(rng, profile, start, days, specials, knobs.post_rate_scale)
     # Now and then a post does 2-5x the usual and, over the next day or two, brings real
     # followers in proportion (good_post_gain): the honest shape a detector must not accuse.
+    # Their own random stream, drawn for every post, so the rate knob changes nothing else.
+    good_rng = random.Random(f"nichewatch:{seed}:good-posts:{profile.index}")
     quiet = (injection.start - QUIET_AROUND_INCIDENT, injection.end() + QUIET_AROUND_INCIDENT) if injection else None
     good_posts: dict[int, tuple[float, float]] = {}
+    bumps = []
     for number, (posted, special) in enumerate(schedule):
-        if special is not None or profile.spam or rng.random() >= knobs.good_post_rate:
+        chance, multiple, tau = good_rng.random(), good_rng.uniform(*GOOD_POST_MULTIPLE), good_rng.uniform(8.0, 20.0)
+        if special is not None or profile.spam or chance >= knobs.good_post_rate:
             continue
-        multiple = rng.uniform(*GOOD_POST_MULTIPLE)
         if quiet is None or not quiet[0] <= posted <= quiet[1]:
             good_posts[number] = (multiple, good_post_gain(traits.good_post_unit, multiple))
-    bumps = [((schedule[n][0] - start) / HOUR, gain, rng.uniform(8.0, 20.0)) for n, (_, gain) in good_posts.items()]
+            bumps.append(((posted - start) / HOUR, good_posts[number][1], tau))
     account = _Account(profile, injection, _organic_series(rng, profile, traits, days * 24, bumps), start,
                        rng.uniform(-1.0, 3.0))
     truth = None
@@ -208,7 +211,8 @@ def _post(
     audience_then = account.audience_at(posted)
     # A good post does its drawn multiple of the usual (no further noise, so its follower
     # gain stays in proportion to what it did); an ordinary one varies log-normally.
-    multiple = good_post or rng.lognormvariate(0.0, noise)
+    noisy = rng.lognormvariate(0.0, noise)
+    multiple = good_post or noisy
     base = profile.engagement_rate * audience_then * boost * multiple
     likes = base * rng.uniform(0.88, 0.95) * (special.likes_x if special else 1.0)
     comments = base * rng.uniform(0.03, 0.08) * (special.comments_x if special else 1.0)

@@ -259,3 +259,19 @@ def test_some_accounts_tag_generically_and_one_niche_tracks_a_generic_tag(
         if len(posts) >= 5:
             heavy += sum(len(generic & tags) >= 2 for tags in posts.values()) / len(posts) >= 0.5
     assert heavy >= 10
+
+
+def test_one_knob_changed_leaves_the_rest_of_the_world_alone() -> None:
+    def world(knobs: WorldKnobs) -> tuple[list, list]:
+        events = list(SecondFamilyScenario(6, accounts=40, days=13, knobs=knobs).events())
+        posts = sorted({(e["post_id"], e["posted_at"]) for e in events if e["kind"] == "post"})
+        return posts, [t for t in SecondFamilyScenario(6, accounts=40, days=13, knobs=knobs).truth
+                       if t.event_type not in ("good_post", "outage_catchup")]
+
+    default = world(WorldKnobs())
+    for knobs in (WorldKnobs(outage_rate=3.0), WorldKnobs(good_post_rate=0.2), WorldKnobs(engagement_noise=0.6)):
+        posts, incidents = world(knobs)
+        if knobs.outage_rate == WorldKnobs().outage_rate:  # outages hide posts published during them
+            assert posts == default[0]
+        assert [(t.account_id, t.event_type, t.start) for t in incidents] == [
+            (t.account_id, t.event_type, t.start) for t in default[1]]

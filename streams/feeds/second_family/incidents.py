@@ -110,7 +110,9 @@ def assign(rng: random.Random, count: int, rounded: list[bool]) -> dict[int, str
     kinds: dict[int, str] = {}
     for kind, share in SHARE.items():
         wanted = max(1, round(share * count))
-        pool = [i for i in order if i not in kinds and (kind != "purchase_round" or rounded[i])]
+        pool = [i for i in order if i not in kinds]
+        if kind == "purchase_round":  # rounded-count accounts first; others only when there are too few
+            pool.sort(key=lambda i: not rounded[i])
         for index in pool[:wanted]:
             kinds[index] = kind
     return kinds

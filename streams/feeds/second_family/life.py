@@ -50,36 +50,41 @@ class Life:
 def live(seed: int, account: Account, kind: str | None, knobs: WorldKnobs, start: float, days: int,
          warmup_days: float, max_jitter: float) -> Life:
     rng = random.Random(f"second-family:{seed}:life:{account.index}")
+    # Streams of their own for what knobs change, so one knob changes nothing else.
+    engagement_rng = random.Random(f"second-family:{seed}:engagement:{account.index}")
+    outage_rng = random.Random(f"second-family:{seed}:outages:{account.index}")
     end = start + days * DAY
     times = _hawkes(rng, account, start, end)
     t0 = _incident_start(rng, kind, start, end, warmup_days) if kind else None
     quiet = (t0 - QUIET, t0 + 12 * DAY) if t0 is not None else None
     path = _path(rng, account, start, end)
     base = _Path(path, start)
-    good: list[tuple[float, float]] = []  # (posted, realised multiple) of good posts
+    good: list[tuple[float, float]] = []  # (posted, followers gained) of good posts
     posts: list[tuple[float, float, str | None]] = []  # (posted, multiple, special caption)
     for t in times:
-        multiple = rng.uniform(*GOOD_MULTIPLE) if rng.random() < knobs.good_post_rate else 1.0
+        chance, boosted = engagement_rng.random(), engagement_rng.uniform(*GOOD_MULTIPLE)
+        multiple = boosted if chance < knobs.good_post_rate else 1.0
         posts.append((t, multiple, None))
     plan = Plan()
     if kind is not None and t0 is not None:
         plan = incidents.plan(rng, kind, base(t0), t0)
         posts += [(s.at, s.multiple, s.caption) for s in plan.posts if start <= s.at < end]
         posts.sort(key=lambda p: p[0])
-    draws = [_engagement_draw(rng, account, m) for _, m, _ in posts]
+    draws = [_engagement_draw(engagement_rng, account, m) for _, m, _ in posts]
     unit = rng.uniform(*knobs.good_post_gain)
     bumps = []
     # Any ordinary post that did clearly better than usual brings followers in proportion,
     # whether it was meant to be good or the noise made it so.
     for (posted, _, caption), (p, _) in zip(posts, draws, strict=True):
         realised = p / account.engagement_mean
+        delay, tau = engagement_rng.uniform(0.2, 1.0) * HOUR, engagement_rng.uniform(4, 12) * HOUR
         if caption is None and realised >= GOOD_LABEL_MIN and not (quiet and quiet[0] <= posted <= quiet[1]):
             gain = min(GOOD_MAX_GAIN, unit * (realised - 1.0)) * base(posted)
-            bumps.append(Curve(posted + rng.uniform(0.2, 1.0) * HOUR, gain, "erlang", rng.uniform(4, 12) * HOUR, True))
+            bumps.append(Curve(posted + delay, gain, "erlang", tau, True))
             good.append((posted, gain))
     life = Life(account)
     world = _World(account, base, bumps, plan)
-    outages = _outages(rng, knobs, start, end, warmup_days) if kind is None else []
+    outages = _outages(outage_rng, knobs, start, end, warmup_days) if kind is None else []
     life.labels = _labels(account, kind, plan, world, good, outages)
     observer = _Observer(rng, life, world, outages, end, max_jitter, [p[0] for p in posts])
     for number, ((posted, _, caption), draw) in enumerate(zip(posts, draws, strict=True)):
