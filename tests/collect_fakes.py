@@ -22,6 +22,8 @@ from typing import Any
 
 from aiohttp import WSMsgType, web
 
+from schemas.events import AccountSnapshot, Post
+
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
 
@@ -235,6 +237,48 @@ class FakeBluesky(_Faults):
                                      headers=fault.headers)
         return web.json_response({"profiles": [self.profiles[a] for a in actors if a in self.profiles]},
                                  headers=self.profile_headers)
+
+
+# --- in-process stand-ins for the collector's sink and niches ------------------------------
+
+
+@dataclass
+class ListSink:
+    events: list[Post | AccountSnapshot] = field(default_factory=list)
+    flushes: int = 0
+
+    def publish(self, event: Post | AccountSnapshot) -> None:
+        self.events.append(event)
+
+    def flush(self) -> None:
+        self.flushes += 1
+
+    def close(self) -> None:
+        pass
+
+    def posts(self) -> list[Post]:
+        return [e for e in self.events if isinstance(e, Post)]
+
+
+@dataclass
+class Niches:
+    current: set[str]
+
+    def tags(self) -> frozenset[str]:
+        return frozenset(self.current)
+
+    def close(self) -> None:
+        pass
+
+
+class Sleeps:
+    """Records requested sleeps instead of sleeping (the client's waits are what is tested)."""
+
+    def __init__(self) -> None:
+        self.delays: list[float] = []
+
+    async def __call__(self, delay: float) -> None:
+        self.delays.append(delay)
 
 
 # --- running a fake in a thread (for subprocess tests) -------------------------------------

@@ -27,8 +27,7 @@ from streams.collectors.runner import Collector
 from streams.collectors.schedule import Tracker
 from streams.collectors.state import StateFile
 from streams.metrics import CollectorMetrics
-from tests.collect_fakes import FakeBluesky, fixture, jetstream_lines
-from tests.unit.test_collect_mastodon import ListSink, Niches, Sleeps
+from tests.collect_fakes import FakeBluesky, ListSink, Niches, Sleeps, fixture, jetstream_lines
 
 NOW = datetime(2025, 2, 8, 10, 0, tzinfo=UTC)
 TAGGED_URI = "at://did:plc:l7mosai5i2u562b5qbosw6c7/app.bsky.feed.post/3lhnr2o6kb22h"

@@ -27,7 +27,7 @@ from streams.collectors.http import (
     parse_retry_after,
 )
 from streams.metrics import CollectorMetrics
-from tests.collect_fakes import fixture
+from tests.collect_fakes import Sleeps, fixture
 
 
 @asynccontextmanager
@@ -43,16 +43,6 @@ async def serving(handler: Callable[[web.Request], web.StreamResponse]) -> Async
         yield f"http://127.0.0.1:{port}"
     finally:
         await runner.cleanup()
-
-
-class Sleeps:
-    """Records requested sleeps instead of sleeping (the client's waits are what is tested)."""
-
-    def __init__(self) -> None:
-        self.delays: list[float] = []
-
-    async def __call__(self, delay: float) -> None:
-        self.delays.append(delay)
 
 
 def client(session: aiohttp.ClientSession, sleeps: Sleeps, now: float = 1_700_000_000.0,

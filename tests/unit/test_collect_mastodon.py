@@ -7,7 +7,7 @@ import copy
 import random
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -15,7 +15,7 @@ import aiohttp
 from aiohttp import web
 from prometheus_client import CollectorRegistry
 
-from schemas.events import AccountSnapshot, Post
+from schemas.events import AccountSnapshot
 from streams.collectors.http import ApiClient, RetryPolicy
 from streams.collectors.mastodon import (
     MastodonSource,
@@ -28,7 +28,7 @@ from streams.collectors.runner import Collector
 from streams.collectors.schedule import Tracker
 from streams.collectors.state import StateFile
 from streams.metrics import CollectorMetrics
-from tests.collect_fakes import FakeMastodon, ago, fixture
+from tests.collect_fakes import FakeMastodon, ListSink, Niches, Sleeps, ago, fixture
 
 NOW = datetime(2022, 12, 1, 20, 0, tzinfo=UTC)
 RECORDED_SERVER = "http://localhost:3000"
@@ -94,43 +94,6 @@ def test_account_ids_are_qualified_with_the_server_domain_only_when_local() -> N
 
 
 # --- the collector against a fake server --------------------------------------------------------
-
-
-@dataclass
-class ListSink:
-    events: list[Post | AccountSnapshot] = field(default_factory=list)
-    flushes: int = 0
-
-    def publish(self, event: Post | AccountSnapshot) -> None:
-        self.events.append(event)
-
-    def flush(self) -> None:
-        self.flushes += 1
-
-    def close(self) -> None:
-        pass
-
-    def posts(self) -> list[Post]:
-        return [e for e in self.events if isinstance(e, Post)]
-
-
-@dataclass
-class Niches:
-    current: set[str]
-
-    def tags(self) -> frozenset[str]:
-        return frozenset(self.current)
-
-    def close(self) -> None:
-        pass
-
-
-class Sleeps:
-    def __init__(self) -> None:
-        self.delays: list[float] = []
-
-    async def __call__(self, delay: float) -> None:
-        self.delays.append(delay)
 
 
 @asynccontextmanager
