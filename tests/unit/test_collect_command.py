@@ -89,3 +89,16 @@ def test_an_instance_that_is_not_a_url_is_refused_in_one_line(collector_env: Pat
                                                               capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["collect", "mastodon", "--instance", "mastodon.social", "--once", "--niches", str(collector_env)]) == 2
     assert "is not an http(s) URL" in capsys.readouterr().err
+
+
+def test_reobservation_ages_come_from_settings_and_bad_ones_are_refused_in_one_line(
+    collector_env: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from streams.settings import load_settings
+
+    monkeypatch.setenv("NICHEWATCH_COLLECTOR_REOBSERVE_AFTER_S", "600,7200")
+    assert load_settings().reobserve_ages_s == (600.0, 7200.0)
+    monkeypatch.setenv("NICHEWATCH_COLLECTOR_REOBSERVE_AFTER_S", "7200,600")
+    assert main(["collect", "mastodon", "--instance", "http://127.0.0.1:9", "--once",
+                 "--niches", str(collector_env)]) == 2
+    assert "NICHEWATCH_COLLECTOR_REOBSERVE_AFTER_S: must be increasing positive numbers" in capsys.readouterr().err
