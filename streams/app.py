@@ -8,7 +8,8 @@ import faust
 from faust.web import Request, Response, View
 
 from schemas.events import FollowerSpikeAlert, InfluencerProfile
-from streams.agents.accounts import AGENT_NAME, AccountsAgent, PartitionStore, StateBytes, decode_state
+from streams.agents.accounts import AGENT_NAME, AccountsAgent, PartitionStore
+from streams.changelog import StateValue, decode_state
 from streams.console.data import ConsoleData
 from streams.console.leaderboard import LeaderboardStore
 from streams.console.routes import register_console
@@ -81,7 +82,7 @@ def build_app(settings: Settings, metrics: Metrics | None = None) -> Worker:
         # Changelog key = account_id bytes = the source record's key, so Faust's router
         # hashes a key to the same partition the producer did.
         key_type=bytes,
-        value_type=StateBytes,  # decoded by PartitionStore, which survives a corrupt entry
+        value_type=StateValue,  # decoded by PartitionStore, which survives a corrupt entry
         partitions=settings.topic_partitions,
         default=None,
     )
@@ -91,8 +92,7 @@ def build_app(settings: Settings, metrics: Metrics | None = None) -> Worker:
     accounts = TableWriter(app, table, encode=AccountState.to_bytes, after=outputs)
     store = PartitionStore(accounts, config, metrics)
     engine.store = store
-    topic_kinds = {settings.topic_posts: "post", settings.topic_snapshots: "snapshot"}
-    agent = AccountsAgent(settings, Pipeline(engine, metrics, topic_kinds), store, outputs)
+    agent = AccountsAgent(settings, Pipeline(engine, metrics), store, outputs)
     metrics.declare_agent(AGENT_NAME)
     app.batch_agent(topics.posts)(agent)
     app.batch_agent(topics.snapshots)(agent)

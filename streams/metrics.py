@@ -44,7 +44,7 @@ Classification = Literal["suspected_purchase", "organic_breakout"]
 Tier = Literal["nano", "micro", "mid", "macro", "mega"]
 EventKind = Literal["post", "snapshot", "niche"]
 DlqReason = Literal[
-    "not_json", "invalid_utf8", "schema", "unknown_kind", "too_large", "too_deep", "late", "wrong_topic"
+    "not_json", "invalid_utf8", "schema", "unknown_kind", "too_large", "too_deep", "late"
 ]
 # Why a record of a followed topic (niches.config, influencers, alerts) or of a changelog
 # was skipped; "error" is an exception applying a record that passed validation (a bug).

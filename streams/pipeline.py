@@ -12,7 +12,6 @@ plain records and a fresh metrics registry.
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
@@ -74,8 +73,6 @@ def reason_class(reason: str) -> DlqReason:
         return "too_large"
     if reason.startswith("unknown kind"):
         return "unknown_kind"
-    if reason.startswith("wrong topic"):
-        return "wrong_topic"
     return "schema"
 
 
@@ -86,11 +83,12 @@ def skip_reason(decode_reason: str) -> SkipReason:
 
 
 def is_redelivery(state: AccountState, event: Post | AccountSnapshot, niches: tuple[str, ...]) -> bool:
-    """The state already holds exactly what this event would write (to the second).
+    """The state already holds exactly what this event would write (to the second): it is
+    counted as ``duplicate`` rather than ``accepted``.
 
     A post: its observation under ``post_id`` has the same times, counters and niches, and
     the handle is not newer than the state's. A snapshot: its hourly follower bucket holds
-    the same second and count. Anything else goes through the engine.
+    the same second and count.
     """
     ts = int(event.observed_at.timestamp())
     if type(event) is Post:
@@ -111,11 +109,9 @@ def is_redelivery(state: AccountState, event: Post | AccountSnapshot, niches: tu
 
 
 class Pipeline:
-    def __init__(self, engine: Engine, metrics: Metrics, topic_kinds: Mapping[str, str] | None = None) -> None:
+    def __init__(self, engine: Engine, metrics: Metrics) -> None:
         self.engine = engine
         self.metrics = metrics
-        # topic -> the event kind it carries ("post" / "snapshot"); None: any kind anywhere.
-        self.topic_kinds = topic_kinds
 
     def process(self, records: list[Record], now: float | None = None) -> BatchResult:
         result = BatchResult()
@@ -134,10 +130,6 @@ class Pipeline:
             except DecodeError as exc:
                 self._dead(result, record, exc.reason)
                 continue
-            expected_kind = self.topic_kinds.get(record.topic) if self.topic_kinds is not None else None
-            if expected_kind is not None and event.kind != expected_kind:
-                self._dead(result, record, f"wrong topic: a {event.kind} on {record.topic}, which carries {expected_kind}s")
-                continue
             account_key = event.account_id.encode()
             if record.key != account_key:
                 # A producer that does not key by account_id breaks partition ownership:
@@ -152,19 +144,19 @@ class Pipeline:
                 key = (event.platform, NO_NICHE, "untracked")
                 counts[key] = counts.get(key, 0) + 1
                 continue
-            if state is not None and is_redelivery(state, event, niches):
-                for niche in niches or (NO_NICHE,):  # counted like an accepted event
-                    key = (event.platform, niche, "duplicate")
-                    counts[key] = counts.get(key, 0) + 1
-                continue
+            duplicate = state is not None and is_redelivery(state, event, niches)
             late_before = engine.stats.late_dropped
+            # A duplicate goes through the engine too: it leaves the account's state as it
+            # is, but the engine's books that are not persisted (mentions, cohorts) are
+            # rebuilt from the re-deliveries that follow a restart.
             outputs = engine.process(event)
             if engine.stats.late_dropped != late_before:
                 key = (event.platform, niches[0] if niches else NO_NICHE, "late")
                 counts[key] = counts.get(key, 0) + 1
                 continue
+            outcome = "duplicate" if duplicate else "accepted"
             for niche in niches or (NO_NICHE,):
-                key = (event.platform, niche, "accepted")
+                key = (event.platform, niche, outcome)
                 counts[key] = counts.get(key, 0) + 1
             latencies["post" if is_post else "snapshot"].append(wall - event.observed_at.timestamp())
             for output in outputs:

@@ -9,94 +9,23 @@ from __future__ import annotations
 
 from collections.abc import Iterator, MutableMapping
 import logging
-from typing import Annotated, Any, Literal
 
 from aiokafka.structs import ConsumerRecord
 from faust.types import TP
-from pydantic import Field, Strict, TypeAdapter, ValidationError
-from typing_extensions import TypedDict
 
-from schemas.codec import DecodeError, parse_json
-from schemas.events import COUNT_LIMIT
+from streams.changelog import decode_state
 from streams.core.config import EngineConfig
-from streams.core.state import STATE_FORMAT, AccountState
+from streams.core.state import AccountState
 from streams.dlq import BadRecord, dlq_headers
 from streams.faust_batch import OutputWriter, TableWriter
 from streams.metrics import Metrics
-from streams.pipeline import Pipeline, Record, skip_reason
+from streams.pipeline import Pipeline, Record
 from streams.settings import Settings
 
 
 log = logging.getLogger(__name__)
 
 AGENT_NAME = "accounts"
-
-
-# The changelog's state format (AccountState.to_dict), checked before it is trusted:
-# scalars strictly typed and bounded, containers as JSON gives them (lists).
-_Int = Annotated[int, Strict(), Field(gt=-COUNT_LIMIT, lt=COUNT_LIMIT)]
-_Time = Annotated[float, Field(ge=0, lt=COUNT_LIMIT, allow_inf_nan=False)]
-_Str = Annotated[str, Strict()]
-_Niches = list[_Str]
-
-
-class _StateFormat(TypedDict):
-    v: Literal[1]
-    a: _Str
-    p: _Str
-    h: _Str
-    t: _Time
-    s: _Time
-    B: list[tuple[_Time, _Int, _Str, _Str | None, _Int, _Int, _Int | None, _Niches, _Int]]
-    f: _Int
-    H: list[_Int]
-    D: list[_Int]
-    P: dict[str, tuple[_Int, _Int, _Int, _Int, _Int | None, _Niches, _Int]]
-    E: tuple[_Str, _Str, _Int, _Int] | None
-    W: tuple[_Int | None, _Int | None] | None
-    X: list[_Int]
-    L: tuple[Annotated[float, Field(allow_inf_nan=False)], _Str, _Str] | None
-    C: tuple[_Str, _Str, _Int] | None
-
-
-_STATE = TypeAdapter(_StateFormat)
-assert STATE_FORMAT == 1, "update _StateFormat with the state format"
-
-
-class StateBytes:
-    """The accounts table's value type for Faust: changelog values stay the raw bytes.
-
-    Faust then never parses a changelog record itself (a record that is not JSON would
-    stop its recovery for good); ``decode_state`` does, once per account, when the engine
-    first asks for it.
-    """
-
-    class _options:  # read by faust.tables.base.Collection._serializer_from_type
-        serializer = "raw"
-
-    @classmethod
-    def from_data(cls, data: Any, preferred_type: Any = None) -> Any:  # faust.serializers.registry
-        return data
-
-
-def decode_state(raw: Any, account_id: str, config: EngineConfig) -> AccountState:
-    """An account's state as read back from the changelog, or ``BadRecord``."""
-    if type(raw) is bytes:
-        try:
-            raw = parse_json(raw)
-        except DecodeError as exc:
-            raise BadRecord(skip_reason(exc.reason), f"account state: {exc.reason}") from None
-    if type(raw) is not dict:
-        raise BadRecord("schema", f"account state is {type(raw).__name__}, not an object")
-    try:
-        _STATE.validate_python(raw)
-    except ValidationError as exc:
-        first = exc.errors(include_url=False, include_input=False)[0]
-        where = ".".join(str(p) for p in first["loc"])
-        raise BadRecord("schema", f"account state: {where}: {first['msg']} ({exc.error_count()} errors)") from None
-    if raw["a"] != account_id:
-        raise BadRecord("schema", f"account state of {raw['a']!r} under the key {account_id!r}")
-    return AccountState.from_dict(raw, config)
 
 
 class PartitionStore(MutableMapping[str, AccountState]):

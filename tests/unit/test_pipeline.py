@@ -94,19 +94,14 @@ def test_exact_redelivery_is_counted_as_duplicate_and_leaves_state_alone() -> No
     assert sample("nichewatch_events_ingested_total", {"platform": "instagram", "niche": "pens", "outcome": "accepted"}) == 2
 
 
-def test_an_event_on_the_other_kinds_topic_is_dead_lettered() -> None:
-    registry = CollectorRegistry()
-    engine = Engine(niches=[NicheDefinition(name="pens", tags=["fountainpens"])])
-    line = Pipeline(engine, Metrics(registry), topic_kinds={"posts.raw": "post", "accounts.snapshots": "snapshot"})
+def test_the_kind_decides_whichever_input_topic_an_event_arrives_on() -> None:
+    line, registry = pipeline()
     snapshot = orjson.dumps({"kind": "snapshot", "schema_version": 1, "platform": "instagram",
                              "account_id": "instagram:inkjournal", "handle": "inkjournal",
                              "observed_at": "2026-03-01T05:00:00Z", "followers": 12_100})
     key = b"instagram:inkjournal"
-    result = line.process(records((key, snapshot)), now=NOW)
-    result2 = line.process([Record("accounts.snapshots", 0, 0, key, post_bytes())], now=NOW)
-    assert [d.reason for d in result.dead_letters + result2.dead_letters] == [
-        "wrong topic: a snapshot on posts.raw, which carries posts",
-        "wrong topic: a post on accounts.snapshots, which carries snapshots",
-    ]
-    assert registry.get_sample_value("nichewatch_dlq_writes_total", {"reason": "wrong_topic"}) == 2
-    assert engine.get_state("instagram:inkjournal") is None
+    result = line.process(records((key, post_bytes()), (key, snapshot)), now=NOW)
+    result2 = line.process([Record("accounts.snapshots", 0, 0, key, post_bytes(post_id="p2"))], now=NOW)
+    assert result.dead_letters == result2.dead_letters == []
+    state = line.engine.get_state("instagram:inkjournal")
+    assert state is not None and state.followers == 12_100 and set(state.posts.posts) == {"p1", "p2"}

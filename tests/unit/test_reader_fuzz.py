@@ -18,6 +18,7 @@ from typing import Any
 
 import orjson
 from aiokafka.structs import ConsumerRecord
+from faust.serializers.registry import Registry
 from faust.types import TP
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -26,12 +27,14 @@ from prometheus_client import CollectorRegistry
 from schemas.codec import decode_event, encode
 from schemas.events import FollowerSpikeAlert, InfluencerProfile, NicheDefinition
 from schemas.samples import sample_models
-from streams.agents.accounts import AccountsAgent, PartitionStore, decode_state
+from streams.agents.accounts import AccountsAgent, PartitionStore
+from streams.changelog import StateValue, decode_state
 from streams.console.data import ConsoleData
 from streams.console.leaderboard import LeaderboardStore
 from streams.core.config import EngineConfig
 from streams.core.engine import Engine
 from streams.core.state import AccountState
+from streams.dlq import BadRecord
 from streams.follower import TopicFollower, only_valid
 from streams.metrics import Metrics
 from streams.niche_config import EngineNiches
@@ -111,7 +114,7 @@ def accounts_agent() -> tuple[AccountsAgent, FakeTableWriter, FakeOutputs, Colle
     writer, outputs = FakeTableWriter(), FakeOutputs()
     store = PartitionStore(writer, config, metrics)  # type: ignore[arg-type]
     engine.store = store
-    pipeline = Pipeline(engine, metrics, {"posts.raw": "post", "accounts.snapshots": "snapshot"})
+    pipeline = Pipeline(engine, metrics)
     return AccountsAgent(SETTINGS, pipeline, store, outputs), writer, outputs, registry  # type: ignore[arg-type]
 
 
@@ -258,3 +261,15 @@ def test_a_valid_changelog_entry_round_trips_and_a_foreign_one_is_refused() -> N
     assert agent.store.get(ACCOUNT) is None
     assert registry.get_sample_value("nichewatch_records_skipped_total",
                                      {"topic": "nichewatch-accounts-changelog", "reason": "schema"}) == 1
+
+
+@FUZZ
+@given(st.binary(max_size=80) | json_trees.map(lambda t: json.dumps(t).encode()))
+def test_the_tables_codec_never_raises_so_faust_recovery_cannot_stop_on_a_record(raw: bytes) -> None:
+    # What Faust's recovery calls for every changelog record (serializers.loads_value).
+    value = Registry().loads_value(StateValue, raw, serializer=StateValue._options.serializer)
+    try:
+        decode_state(value, ACCOUNT, EngineConfig())
+    except BadRecord:
+        pass
+    assert Registry().loads_value(StateValue, orjson.dumps(STATE), serializer=StateValue._options.serializer) == STATE
