@@ -3,18 +3,29 @@
 Follower counts are cheap to fake, engagement is not. Growth counts as organic when
 something explains it:
 
+    engagement      the growth left after crediting the posts' extra engagement in
+                    proportion (explain.py) is no longer a spike by the test that found it
     viral post      a post near the window with >= viral_multiple x the account's median
-                    interactions (the tier's typical rate when the account has no history)
-    comment burst   a post with >= viral_multiple x the usual comments (giveaways, "tag a friend")
-    surge           two or more posts in the window at >= surge_multiple x the median
+                    interactions (the tier's typical rate when the account has no history):
+                    viral reach converts far beyond any per-post estimate
     mention         another account with at least as many followers as were gained
                     mentioned this one (see mentions.py)
 
 Otherwise it is a suspected purchase, and the tell-tales that usually come with one
 (round-number jumps, spike-then-decay, engagement rate falling with the new followers)
-are added as evidence. Gradual growth and young promising posts are held for up to
-classification_hold_s so the explanation has time to show up; single steps are decided
-at once (or after one more observation when the step spans a long gap).
+are added as supporting evidence. Posts are judged by the interactions they are expected
+to collect in all, not by what a young observation showed. Verdicts that the next hours
+may overturn wait, without an alert:
+
+    unexplained, gradual      up to classification_hold_s for an explanation to show up
+    explained                 until conversion_window_s after the explaining post: the
+                              followers a post brings stop coming, a drip-fed purchase
+                              does not (it is then judged on all the growth since)
+
+An organic episode does not hide a purchase made while it lasts: growth beyond its
+alert is tested on its own, and only a purchase verdict opens a new episode.
+
+A single unexplained step is decided at the first observation that shows it.
 """
 
 from __future__ import annotations
@@ -25,6 +36,7 @@ from typing import TYPE_CHECKING
 
 from schemas.events import Classification, Evidence
 from streams.core.config import HOUR, EngineConfig
+from streams.core.explain import Explanation, Usual, conversion_for, explain, lifetime_interactions, usual_interactions
 from streams.core.mentions import MentionBook
 from streams.core.state import AccountState
 from streams.core.stats import median
@@ -38,8 +50,10 @@ if TYPE_CHECKING:
 class Verdict:
     classification: Classification
     evidence: list[Evidence]
-    # A purchase verdict that a still-young, promising post may overturn once it matures.
+    # A verdict the next observations may still overturn: held (no alert) for up to
+    # ``hold_s`` after the spike was first seen, then given as it stands.
     undecided: bool = False
+    hold_s: float = 0.0
 
 
 def classify(
@@ -50,7 +64,7 @@ def classify(
     mentions: MentionBook | None = None,
     explain_from: float | None = None,
 ) -> Verdict:
-    """``explain_from``: where the growth began, if earlier than ``found``'s window (a held spike)."""
+    """``explain_from``: posts from before then may explain the growth too (an open episode's start)."""
     t, start = state.latest_ts, found.ref_ts
     growth = state.followers - found.ref_followers
     hours = max((t - start) / HOUR, 1.0 / 60.0)
@@ -72,43 +86,31 @@ def classify(
         ),
     ]
     posts = state.posts.values()
-    began = start if explain_from is None else min(start, explain_from)
-    since = began - config.viral_lookback_s
-    typical = _typical_interactions(posts, since)
-    if typical is None:
-        # No history of its own: judge posts against what is typical for the account's tier.
-        tier = config.tiers.tier_for(found.ref_followers)
-        typical = max(found.ref_followers * config.typical_engagement[tier], 1.0)
-    viral = _viral_ratio(posts, typical, since, t) if typical is not None else None
-    surge = _surge_ratio(posts, typical, began, t) if typical is not None else None
+    since = (start if explain_from is None else min(start, explain_from)) - config.viral_lookback_s
+    tier = config.tiers.tier_for(found.ref_followers)
+    # No history of its own: posts are judged against what is typical for the tier.
+    usual = usual_interactions(posts, since, found.ref_followers * config.typical_engagement[tier], config)
+    typical = usual.median
+    near = [p for p in posts if since <= p.posted_ts <= t]
+    viral = _strongest(near, typical, config)
     if viral is not None:
         ratio, post = viral
         evidence.append(
             Evidence(
                 name="max_post_engagement_ratio",
                 value=round(ratio, 2),
-                detail=f"the strongest post near the window has {post.interactions:,} interactions, "
-                f"{ratio:.1f}x the account's median of {typical or 0:,.0f}",
+                detail=f"the strongest post near the window has {post.interactions:,} interactions "
+                f"(about {lifetime_interactions(post, config):,.0f} over its lifetime), {ratio:.1f}x the account's "
+                f"median of {typical:,.0f}",
             )
         )
     else:
         evidence.append(
-            Evidence(
-                name="max_post_engagement_ratio",
-                value=0.0,
-                detail="no post near the window to explain the growth"
-                if typical is not None
-                else "too few earlier posts to judge whether a post explains the growth",
-            )
+            Evidence(name="max_post_engagement_ratio", value=0.0, detail="no post near the window to explain the growth")
         )
-    if surge is not None:
-        evidence.append(
-            Evidence(
-                name="window_engagement_ratio",
-                value=round(surge[0], 2),
-                detail=f"{surge[1]} posts during the window have a median of {surge[0]:.1f}x the usual interactions",
-            )
-        )
+    conversion = conversion_for(state, config, usual, found.baseline.median_per_hour, since, tier)
+    explanation = explain(config, conversion, usual, near, found.ref_followers, found.excess)
+    evidence.extend(_explained_evidence(found, growth, usual, explanation, config))
     chatter = _comment_ratio(posts, since, t)
     if chatter is not None and chatter[0] >= config.viral_multiple:
         evidence.append(
@@ -119,10 +121,11 @@ def classify(
                 "(giveaways and shout-outs draw comments)",
             )
         )
+    explained = explanation.unexplained < found.threshold
     organic = (
-        (viral is not None and viral[0] >= config.viral_multiple and viral[1].interactions >= config.viral_min_interactions)
-        or (surge is not None and surge[1] >= 2 and surge[0] >= config.surge_multiple)
-        or (chatter is not None and chatter[0] >= config.viral_multiple and chatter[1].comments >= config.viral_min_interactions)
+        viral is not None
+        and viral[0] >= config.viral_multiple
+        and lifetime_interactions(viral[1], config) >= config.viral_min_interactions
     )
     mention = mentions.explaining(state.account_id, growth, since, t) if mentions else None
     if mention is not None:
@@ -134,46 +137,65 @@ def classify(
                 f"{(found.ref_ts - mention.ts) / HOUR:+.1f} h before the window",
             )
         )
+    gradual = _largest_step(points)[0] < 0.8 * growth
     if organic or mention is not None:
         return Verdict("organic_breakout", evidence)
+    if explained:
+        # Engagement explains the growth so far. Followers a post brings stop coming;
+        # a drip-fed purchase keeps going: wait until the post's followers are in.
+        last_credit = max((p.posted_ts for p in near if usual.extra(lifetime_interactions(p, config)) > 0), default=start)
+        still_converting = t < last_credit + config.conversion_window_s
+        return Verdict("organic_breakout", evidence, still_converting, config.conversion_window_s)
     evidence.extend(_purchase_tells(state, config, found, points, posts))
-    # Real followers arrive over hours as a post or a mention spreads, and the post that
-    # explains them may still be young or not yet published; bought followers arrive in
-    # one step. So gradual growth, and a young promising post, wait for an explanation
-    # (bounded by classification_hold_s). A step seen across a long gap between
-    # observations may be either: it waits for one more observation to show its shape.
-    step, step_hours, step_end = _largest_step(points)
-    gradual = step < 0.8 * growth
-    shape_unknown = step_hours > 1.5 and step_end == points[-1][0]
-    young_promising = (
-        viral is not None
-        and viral[0] >= config.hold_multiple
-        and viral[1].observed_ts - viral[1].posted_ts < config.post_maturity_s
-    )
-    return Verdict("suspected_purchase", evidence, undecided=gradual or shape_unknown or young_promising)
+    # Real followers arrive over hours as a post or a mention spreads, bought followers in
+    # one step: gradual growth waits for an explanation (bounded by classification_hold_s).
+    return Verdict("suspected_purchase", evidence, gradual, config.classification_hold_s)
 
 
-def _typical_interactions(posts: list[PostObservation], before_ts: float) -> float | None:
-    """Median interactions of the posts published before the candidates for an explanation.
-
-    Candidates are kept out so a viral post cannot raise its own yardstick; with too few
-    older posts, all but the strongest post are used.
-    """
-    earlier = [p.interactions for p in posts if p.posted_ts < before_ts]
-    if len(earlier) < 3:
-        earlier = sorted(p.interactions for p in posts)[:-1]
-    # Without a yardstick no post can be called exceptional.
-    return max(median(earlier), 1.0) if len(earlier) >= 2 else None
-
-
-def _viral_ratio(
-    posts: list[PostObservation], typical: float, since_ts: float, until_ts: float
-) -> tuple[float, PostObservation] | None:
-    near = [p for p in posts if since_ts <= p.posted_ts <= until_ts]
+def _strongest(near: list[PostObservation], typical: float, config: EngineConfig) -> tuple[float, PostObservation] | None:
     if not near:
         return None
-    best = max(near, key=lambda p: p.interactions)
-    return best.interactions / typical, best
+    best = max(near, key=lambda p: lifetime_interactions(p, config))
+    return lifetime_interactions(best, config) / typical, best
+
+
+def _explained_evidence(
+    found: Exceedance, growth: int, usual: Usual, explanation: Explanation, config: EngineConfig
+) -> list[Evidence]:
+    conversion = explanation.conversion
+    source = (
+        f"learned from {conversion.learned_from} earlier good post(s) of the account"
+        if conversion.source == "account"
+        else f"the {conversion.tier} tier's prior"
+    )
+    return [
+        Evidence(
+            name="observed_growth",
+            value=float(growth),
+            detail=f"followers grew by {growth:,}, {found.excess:,.0f} above the {found.expected:,.0f} "
+            "the account's baseline predicts",
+        ),
+        Evidence(
+            name="explained_growth",
+            value=round(explanation.explained, 1),
+            detail=f"posts near the window drew {explanation.extra_interactions:,.0f} interactions beyond the "
+            f"account's usual {usual.median:,.0f} per post, which explain "
+            f"{explanation.explained:,.0f} new followers (credited up to {config.explained_tolerance:g}x: "
+            f"{explanation.credited:,.0f})",
+        ),
+        Evidence(
+            name="unexplained_growth",
+            value=round(explanation.unexplained, 1),
+            detail=f"{explanation.unexplained:,.0f} followers above the baseline are not explained by engagement "
+            f"(a spike from {found.threshold:,.0f})",
+        ),
+        Evidence(
+            name="followers_per_interaction",
+            value=round(explanation.followers_per_interaction, 4),
+            detail=f"{explanation.followers_per_interaction:.3f} new followers per extra interaction "
+            f"({conversion.elasticity:.2%} of the audience per median post of extra engagement), {source}",
+        ),
+    ]
 
 
 def _comment_ratio(posts: list[PostObservation], since_ts: float, until_ts: float) -> tuple[float, PostObservation] | None:
@@ -184,11 +206,6 @@ def _comment_ratio(posts: list[PostObservation], since_ts: float, until_ts: floa
         return None
     best = max(near, key=lambda p: p.comments)
     return best.comments / max(median(earlier), 3.0), best
-
-
-def _surge_ratio(posts: list[PostObservation], typical: float, since_ts: float, until_ts: float) -> tuple[float, int] | None:
-    during = [p.interactions / typical for p in posts if since_ts <= p.posted_ts <= until_ts]
-    return (median(during), len(during)) if during else None
 
 
 def _purchase_tells(

@@ -39,6 +39,12 @@ def _typical_engagement() -> dict[str, float]:
     return {"nano": 0.05, "micro": 0.03, "mid": 0.02, "macro": 0.015, "mega": 0.01}
 
 
+def _conversion_prior() -> dict[str, float]:
+    # About 1% of the audience per median post's worth of extra interactions (what breakouts
+    # after a viral post show); extra reach scales with the usual reach, so every tier alike.
+    return {"nano": 0.01, "micro": 0.01, "mid": 0.01, "macro": 0.01, "mega": 0.01}
+
+
 @dataclass(frozen=True, slots=True)
 class EngineConfig:
     # --- event time and retention ------------------------------------------------------
@@ -67,10 +73,15 @@ class EngineConfig:
     viral_multiple: float = 5.0  # a post with >= 5x the account's median interactions
     viral_min_interactions: int = 20
     viral_lookback_s: float = 24 * HOUR  # before the window start
-    surge_multiple: float = 2.0  # posts during the window at >= 2x median, two or more
-    hold_multiple: float = 1.5  # a young post this strong may still turn viral: hold the verdict
+    # Growth explained by engagement (see explain.py): share of followers gained per median
+    # post's worth of extra interactions, before the account's own history says otherwise.
+    conversion_prior: dict[str, float] = field(default_factory=_conversion_prior)
+    conversion_prior_weight: float = 2.0  # the prior counts as this many median posts of extra
+    conversion_window_s: float = 48 * HOUR  # followers a post brings arrive within this
+    good_post_multiple: float = 2.0  # posts at >= 2x the usual teach the account's conversion
+    explained_tolerance: float = 3.0  # engagement is credited with up to 3x the point estimate
     post_maturity_s: float = 12 * HOUR  # a post collects most of its interactions by then
-    classification_hold_s: float = 12 * HOUR  # longest wait for such a post to mature
+    classification_hold_s: float = 12 * HOUR  # longest wait for gradual growth to be explained
 
     # --- influencer score ----------------------------------------------------------------
     tiers: TierBounds = field(default_factory=TierBounds)

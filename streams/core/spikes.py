@@ -28,6 +28,7 @@ from datetime import UTC, datetime
 from schemas.events import FollowerSpikeAlert
 from streams.core.classify import classify
 from streams.core.config import HOUR, EngineConfig
+from streams.core.counts import display_unit
 from streams.core.mentions import MentionBook
 from streams.core.state import AccountState, Baseline, Episode
 from streams.core.stats import median
@@ -59,11 +60,17 @@ def evaluate(state: AccountState, config: EngineConfig, mentions: MentionBook | 
             found = find_exceedance(state, config, 0.0)
             if found is not None:
                 episode.last_exceed_ts = max(episode.last_exceed_ts, int(t))
+                if episode.classification == "organic_breakout" and episode.alert_ts:
+                    # An organic episode must not hide a purchase made while it lasts:
+                    # growth beyond the alert is judged on its own.
+                    fresh = find_exceedance(state, config, float(episode.alert_ts))
+                    if fresh is not None:
+                        return _open_episode(state, config, fresh, mentions, purchase_only=True)
             return None
         guard = float(episode.last_exceed_ts)  # closed: never compare across it again
     found = find_exceedance(state, config, guard)
     if found is None:
-        if state.pending_since is not None and t - state.pending_since > config.classification_hold_s:
+        if state.pending_since is not None and t - state.pending_since > config.conversion_window_s:
             state.pending_since = state.pending_start = None  # faded before a verdict was needed
         return None
     return _open_episode(state, config, found, mentions)
@@ -178,7 +185,9 @@ def _test(
     # A shrinking baseline (e.g. bought followers being removed) must not turn a flat
     # follower count into "growth above expectation".
     expected = max(baseline.median_per_hour, 0.0) * hours
-    excess = followers - ref_followers - expected
+    # A count that may be a display rounding is a range (counts.py): the least growth
+    # the two ranges allow is what counts.
+    excess = followers - display_unit(followers) - ref_followers - display_unit(ref_followers) - expected
     threshold = max(config.min_excess_followers, min_relative * ref_followers, config.sigma_k * sigma * math.sqrt(hours))
     if excess < threshold:
         return None
@@ -233,6 +242,9 @@ def _hourly_rates(state: AccountState, hour: int) -> tuple[list[int], list[float
         t0, f0 = buckets[order[position]]
         for index in order[position + 1 :]:
             t1, f1 = buckets[index]
+            if f1 % 100 == 0 and display_unit(f1):
+                contiguous = False  # maybe rounded for display (counts.py): no rate from it
+                continue
             if t1 > t0:
                 ends.append(t1)
                 rates.append((f1 - f0) * HOUR / (t1 - t0))
@@ -252,27 +264,27 @@ def _sigma(baseline: Baseline, followers: int, config: EngineConfig) -> float:
 
 
 def _open_episode(
-    state: AccountState, config: EngineConfig, found: Exceedance, mentions: MentionBook | None
+    state: AccountState, config: EngineConfig, found: Exceedance, mentions: MentionBook | None, purchase_only: bool = False
 ) -> FollowerSpikeAlert | None:
     t = state.latest_ts
+    if state.pending_start is not None and state.pending_start < found.ref_ts:
+        # A held spike is judged, and reported, from where it was first seen.
+        found = _rebased(state, config, found, state.pending_start)
     points = list(state.hourly.between(found.ref_ts, t)) or [(int(found.ref_ts), found.ref_followers), (int(t), state.followers)]
-    explain_from = found.ref_ts if state.pending_start is None else min(found.ref_ts, state.pending_start)
+    # Within an open episode, what explained it may explain its later growth as well.
+    explain_from = state.episode.start_ts if purchase_only and state.episode is not None else None
     verdict = classify(state, config, found, points, mentions, explain_from)
+    if purchase_only and verdict.classification != "suspected_purchase":
+        return None
     if verdict.undecided:
         if state.pending_since is None:
             state.pending_since, state.pending_start = int(t), int(found.ref_ts)
-        if t - state.pending_since < config.classification_hold_s:
+        if t - state.pending_since < verdict.hold_s:
             return None
     state.pending_since = state.pending_start = None
-    if explain_from < found.ref_ts:
-        # A held spike: report the episode from where it was first seen.
-        earlier = state.hourly.at_or_before(explain_from)
-        if earlier is not None:
-            found = replace(found, ref_ts=float(earlier[0]), ref_followers=earlier[1])
-            points = list(state.hourly.between(found.ref_ts, t)) or points
     onset_ts = _largest_step_end(points)
     alert_id = hashlib.sha256(f"{state.account_id}|{onset_ts}".encode()).hexdigest()[:32]
-    state.episode = Episode(alert_id, verdict.classification, int(found.ref_ts), int(t))
+    state.episode = Episode(alert_id, verdict.classification, int(found.ref_ts), int(t), int(t))
     if verdict.classification == "suspected_purchase":
         state.purchase_alerts = (state.purchase_alerts + [int(t)])[-5:]
     growth = state.followers - found.ref_followers
@@ -295,6 +307,19 @@ def _open_episode(
         baseline_mad_per_hour=round(found.baseline.mad_per_hour, 3),
         evidence=verdict.evidence,
     )
+
+
+def _rebased(state: AccountState, config: EngineConfig, found: Exceedance, start_ts: float) -> Exceedance:
+    earlier = state.hourly.at_or_before(start_ts)
+    if earlier is None:
+        return found
+    ref_ts, ref_followers = earlier
+    hours = max((state.latest_ts - ref_ts) / HOUR, 1.0 / 60.0)
+    expected = max(found.baseline.median_per_hour, 0.0) * hours
+    relative = config.short_min_relative if found.window == "short" else config.long_min_relative
+    threshold = max(config.min_excess_followers, relative * ref_followers, config.sigma_k * found.sigma * math.sqrt(hours))
+    excess = state.followers - ref_followers - expected
+    return replace(found, ref_ts=float(ref_ts), ref_followers=ref_followers, excess=excess, threshold=threshold, expected=expected)
 
 
 def _largest_step_end(points: list[tuple[int, int]]) -> int:

@@ -56,9 +56,10 @@ class Episode:
     classification: str
     start_ts: int
     last_exceed_ts: int
+    alert_ts: int = 0  # when the alert was raised (0 in state written before it was kept)
 
     def to_list(self) -> list[object]:
-        return [self.alert_id, self.classification, self.start_ts, self.last_exceed_ts]
+        return [self.alert_id, self.classification, self.start_ts, self.last_exceed_ts, self.alert_ts]
 
 
 @dataclass(slots=True)

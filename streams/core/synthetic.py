@@ -3,7 +3,9 @@
 Each account grows organically with noise, posts on a cadence and is polled by snapshots;
 posts are re-observed as their counters grow. Scenarios bend the follower curve:
 a bought step (engagement unchanged: the new followers are not real), a drip-fed purchase,
-a viral post followed by real growth, and a purge.
+a viral post followed by real growth, a good (not viral) post followed by a proportional
+gain (``earlier_good_posts`` more of them, every 40 h before it, teach the account's
+conversion), and a purge.
 """
 
 from __future__ import annotations
@@ -18,7 +20,9 @@ from typing import Literal
 HOUR = 3600
 START = int(datetime(2026, 3, 1, tzinfo=UTC).timestamp())
 
-Scenario = Literal["none", "purchase_step", "purchase_drip", "viral", "purge"]
+Scenario = Literal["none", "purchase_step", "purchase_drip", "viral", "good_post", "purge"]
+GOOD_POST_SPACING_H = 40.0
+GAIN_HOURS = 36.0
 
 
 @dataclass
@@ -27,11 +31,14 @@ class AccountSpec:
     followers: int = 12_000
     growth_per_day: float = 0.003
     engagement_rate: float = 0.04
+    engagement_noise: float = 0.35  # log-normal sigma of a post's interactions
     post_every_h: float = 20.0
     snapshot_every_h: float = 1.0
     scenario: Scenario = "none"
     scenario_at_h: float = 24 * 8
     amount: int = 2_000
+    good_multiple: float = 3.0  # interactions of a good post, x the usual
+    earlier_good_posts: int = 0
     tags: list[str] = field(default_factory=lambda: ["#fountainpens", "#ink"])
 
 
@@ -47,6 +54,8 @@ def account_events(spec: AccountSpec, days: float = 12.0, seed: int = 0) -> Iter
     post_id = 0
     pending_observations: list[tuple[float, dict]] = []
     viral_post_at: float | None = None
+    good_at = [spec.scenario_at_h - GOOD_POST_SPACING_H * k for k in range(spec.earlier_good_posts, -1, -1)]
+    gains: list[float] = []  # start hours of the gains good posts bring
     step = 0.25  # hours per simulation tick
     next_snapshot, next_post = 0.0, rng.uniform(0, spec.post_every_h)
     hours = 0.0
@@ -62,16 +71,25 @@ def account_events(spec: AccountSpec, days: float = 12.0, seed: int = 0) -> Iter
             real -= spec.amount
         elif spec.scenario == "viral" and viral_post_at is not None and hours - viral_post_at < 36:
             real += spec.amount / (36 / step)
+        for began in gains:
+            if hours - began < GAIN_HOURS:
+                real += spec.amount * (1 - math.exp(-step / 8)) * math.exp(-(hours - began) / 8) / (1 - math.exp(-GAIN_HOURS / 8))
         followers = int(real + bought)
 
         if spec.scenario == "viral" and viral_post_at is None and hours >= at - 2:
+            next_post = hours
+        good_now = spec.scenario == "good_post" and bool(good_at) and hours >= good_at[0]
+        if good_now:
             next_post = hours
         if hours >= next_post:
             post_id += 1
             multiple = 15.0 if spec.scenario == "viral" and viral_post_at is None and hours >= at - 2 else 1.0
             if multiple > 1:
                 viral_post_at = hours
-            final = real * spec.engagement_rate * math.exp(rng.gauss(0, 0.35)) * multiple
+            if good_now:
+                multiple = spec.good_multiple
+                gains.append(good_at.pop(0))
+            final = real * spec.engagement_rate * math.exp(rng.gauss(0, spec.engagement_noise)) * multiple
             template = {
                 "kind": "post",
                 "schema_version": 1,
