@@ -95,7 +95,7 @@ def decode_output(raw: bytes, model: type[BaseModel]) -> Any:
     if type(obj) is not dict:
         raise DecodeError(f"expected a JSON object, got {_json_type(obj)}")
     try:
-        model.model_validate_json(raw)
+        model.model_validate_json(raw, strict=True)
     except ValidationError as exc:
         raise DecodeError(describe_validation_error(exc)) from None
     return obj

@@ -273,3 +273,11 @@ def test_the_tables_codec_never_raises_so_faust_recovery_cannot_stop_on_a_record
     except BadRecord:
         pass
     assert Registry().loads_value(StateValue, orjson.dumps(STATE), serializer=StateValue._options.serializer) == STATE
+
+
+def test_the_workers_own_profiles_and_alerts_pass_the_strict_read_back() -> None:
+    profiles, alerts, console, registry = console_followers()
+    profiles.apply(record("influencers", 0, b"instagram:inkjournal", encode(sample_models()["influencer_profile"]), []))
+    alerts.apply(record("alerts", 0, b"instagram:nibsandnotes", encode(sample_models()["follower_spike_alert"]), []))
+    assert [a["alert_id"] for a in console.alerts.latest(5)] == [sample("follower_spike_alert")["alert_id"]]
+    assert _samples(registry, "nichewatch_records_skipped_total") == {}
