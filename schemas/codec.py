@@ -11,9 +11,10 @@
     ──► not more than a day ahead, observed_at >= posted_at (schema)
 
 orjson is the JSON reference: pydantic-core's parser also takes NaN/Infinity and numbers
-beyond a double, which JSON does not have. Parsing twice costs ~1.3 us a record, measured
-against ~4 us for validation. The nesting check only walks the parsed value when the
-record has more than 64 brackets at all, which no real event has.
+beyond a double, which JSON does not have. Parsing twice (orjson ~1.3-2 us a post) makes
+decode_event ~1.4x the former lax decoder per post, ~1.3x per snapshot
+(bench/decode_contract.py). The nesting check only walks the parsed value when the record
+has more than 64 brackets at all, which no real event has.
 """
 
 from __future__ import annotations
