@@ -25,11 +25,14 @@ from streams.core.mentions import MentionBook
 from streams.core.scoring import CohortBook, profile_if_changed
 from streams.core.spikes import evaluate
 from streams.core.state import AccountState, Observation
+from streams.core.stats import median
 from streams.core.tags import NicheMatcher
+from streams.core.tagstats import TagBook
 from streams.core.windows import PostObservation
 
 Output = FollowerSpikeAlert | InfluencerProfile
 PROFILE_RESCORE_S = 3600.0
+TAG_WEIGHT_UNSCORED = 0.1  # weight of a post in tag suggestions before its author is scored
 StateStore = MutableMapping[str, AccountState]
 
 
@@ -52,6 +55,7 @@ class Engine:
         niches: Iterable[NicheDefinition] = (),
         store: StateStore | None = None,
         cohorts: CohortBook | None = None,
+        tags: TagBook | None = None,
     ) -> None:
         self.config = config if config is not None else EngineConfig()
         self.matcher = NicheMatcher(niches)
@@ -59,6 +63,10 @@ class Engine:
         self.cohorts = cohorts if cohorts is not None else CohortBook()
         self.mentions = MentionBook()
         self.stats = EngineStats()
+        # Tag statistics are optional: they cost a few microseconds per new post.
+        self.tags = tags
+        if tags is not None:
+            tags.tracked_of = self.matcher.tags_of
 
     # --- niches (from niches.config) -----------------------------------------------------
     def set_niche(self, niche: NicheDefinition) -> None:
@@ -104,6 +112,8 @@ class Engine:
             self.mentions.record(account_id, event.text, posted, event.followers)
             niches = self.matcher.match(event.tags)
             interactions = event.likes + event.comments + event.shares
+            if self.tags is not None:
+                self._observe_tags(state, event, niches, interactions, ts)
             if config.reorder_delay_s <= 0:
                 outputs = self._apply_fields(
                     state, ts, event.followers, event.handle, event.post_id, int(posted), interactions,
@@ -134,6 +144,25 @@ class Engine:
                 state.buffer = []
                 self.store[account_id] = state
         return outputs
+
+    def _observe_tags(
+        self, state: AccountState, event: Post, niches: tuple[str, ...], interactions: int, ts: float
+    ) -> None:
+        # Each post once: re-observations (in the window, or still buffered) are not counted.
+        post_id = event.post_id
+        if post_id in state.posts.posts or any(o.post_id == post_id for o in state.buffer):
+            return
+        rates = [p.rate for p in state.posts.values()]
+        rate = median(rates) if rates else (interactions / event.followers if event.followers > 0 else 0.0)
+        last = state.last_profile
+        # Posts of high-scoring micro-influencers weigh most in tag suggestions.
+        if last is None:
+            weight = TAG_WEIGHT_UNSCORED
+        elif last.tier in ("nano", "micro"):
+            weight = last.score
+        else:
+            weight = TAG_WEIGHT_UNSCORED * last.score
+        self.tags.observe(event.tags, niches, event.account_id, event.followers, rate, weight, ts)  # type: ignore[union-attr]
 
     def _buffer(self, state: AccountState, observation: Observation) -> list[Output]:
         # Hold observations until the account's event time is reorder_delay past them,
