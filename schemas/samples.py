@@ -123,6 +123,28 @@ def sample_models() -> dict[str, BaseModel]:
                     detail="no post near the window to explain the growth",
                 ),
                 Evidence(
+                    name="observed_growth",
+                    value=10070.0,
+                    detail="followers grew by 10,070, 10,046 above the 24 the account's baseline predicts",
+                ),
+                Evidence(
+                    name="explained_growth",
+                    value=0.0,
+                    detail="posts near the window drew 0 interactions beyond the account's usual 1,410 per post, "
+                    "which explain 0 new followers (credited up to 3x: 0)",
+                ),
+                Evidence(
+                    name="unexplained_growth",
+                    value=10046.0,
+                    detail="10,046 followers above the baseline are not explained by engagement (a spike from 1,200)",
+                ),
+                Evidence(
+                    name="followers_per_interaction",
+                    value=0.1294,
+                    detail="0.129 new followers per extra interaction (1.00% of the audience per median post of extra "
+                    "engagement), the micro tier's prior",
+                ),
+                Evidence(
                     name="round_number_jump",
                     value=10000.0,
                     detail="a single jump of 9,980 followers is within 20 of 10,000",
