@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Iterable
 from contextlib import ExitStack
 from pathlib import Path
 from typing import IO
@@ -21,6 +22,7 @@ from streams.cli import CliError
 from streams.core.config import HOUR, EngineConfig
 from streams.core.engine import Engine, Output
 from streams.core.replay import ReplayResult, replay
+from streams.core.tagstats import TagBook
 
 MAX_BAD_LINES_SHOWN = 100
 
@@ -36,6 +38,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--alerts-out", type=Path, metavar="A.jsonl", help="write follower-spike alerts here")
     parser.add_argument("--influencers-out", type=Path, metavar="I.jsonl", help="write influencer profiles here")
     parser.add_argument(
+        "--tags-out",
+        type=Path,
+        metavar="TAGS.json",
+        help="write each niche's tag statistics, generic-tag flags and suggested tags here",
+    )
+    parser.add_argument(
         "--reorder-delay-hours",
         type=float,
         default=0.0,
@@ -50,11 +58,13 @@ def run(args: argparse.Namespace) -> int:
         print("nichewatch replay: no --niches given: alerts only, no influencer profiles", file=sys.stderr)
     if args.reorder_delay_hours < 0:
         raise CliError("--reorder-delay-hours must be >= 0")
-    engine = Engine(EngineConfig(reorder_delay_s=args.reorder_delay_hours * HOUR), niches)
+    tag_book = TagBook() if args.tags_out else None
+    engine = Engine(EngineConfig(reorder_delay_s=args.reorder_delay_hours * HOUR), niches, tags=tag_book)
     with ExitStack() as stack:
         source = sys.stdin.buffer if str(args.input) == "-" else _open(stack, args.input, "rb")
         alerts_out = _open(stack, args.alerts_out, "wb") if args.alerts_out else None
         influencers_out = _open(stack, args.influencers_out, "wb") if args.influencers_out else None
+        tags_out = _open(stack, args.tags_out, "wb") if args.tags_out else None
 
         def write(output: Output) -> None:
             sink = alerts_out if output.kind == "follower_spike_alert" else influencers_out
@@ -75,6 +85,8 @@ def run(args: argparse.Namespace) -> int:
         for output in engine.flush():
             write(output)
             _count(result, output)
+        if tags_out is not None and tag_book is not None:
+            tags_out.write(tag_report_json(tag_book, engine.niche_names))
     print(summary(result))
     return 0
 
@@ -95,6 +107,13 @@ def load_niches(path: Path) -> list[NicheDefinition]:
         except ValidationError as exc:
             raise CliError(f"niche {name!r} in {path}: {describe_validation_error(exc)}") from None
     return niches
+
+
+def tag_report_json(book: TagBook, niches: Iterable[str]) -> bytes:
+    """``{niche: {"tags": [...], "suggested": [...], ...}}`` for every niche."""
+    reports = {name: book.report(name).model_dump(mode="json", exclude={"kind", "schema_version", "niche"})
+               for name in niches}
+    return orjson.dumps(reports, option=orjson.OPT_INDENT_2) + b"\n"
 
 
 def summary(result: ReplayResult) -> str:

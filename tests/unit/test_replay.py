@@ -52,6 +52,7 @@ def args_for(tmp_path: Path, **overrides: object) -> argparse.Namespace:
         "alerts_out": tmp_path / "alerts.jsonl",
         "influencers_out": tmp_path / "influencers.jsonl",
         "reorder_delay_hours": 0.0,
+        "tags_out": None,
     }
     values.update(overrides)
     return argparse.Namespace(**values)
