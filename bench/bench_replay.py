@@ -9,6 +9,7 @@ Stages, each over the same lines:
     (b) decode_event             parse + pydantic validation (the codec)
     (c) engine only              Engine.process on already-decoded events
     (d) full replay              streams.core.replay.replay: (b) + (c) + bookkeeping
+    (e) full replay + tag stats  (d) with a TagBook (per-niche tag statistics) in the engine
 Also reports the serialised state size per tracked account (AccountState.to_bytes).
 Not part of the test suite.
 """
@@ -30,6 +31,7 @@ from schemas.codec import decode_event
 from schemas.events import NicheDefinition
 from streams.core import Engine
 from streams.core.replay import replay
+from streams.core.tagstats import TagBook
 
 
 def simulator_lines(accounts: int, days: int, seed: int) -> tuple[list[bytes], dict[str, list[str]]]:
@@ -103,11 +105,17 @@ def main(argv: list[str] | None = None) -> int:
     print(f"  {'(d) full replay':<28} {result.elapsed_s:7.2f} s  {replay_rate:>10,.0f} events/s"
           f"   ({len(result.alerts)} alerts, {result.profiles_emitted} profiles, {result.bad_lines} bad lines)")
 
+    tag_book = TagBook()
+    tagged = replay(lines, Engine(niches=niches, tags=tag_book))
+    print(f"  {'(e) full replay + tag stats':<28} {tagged.elapsed_s:7.2f} s  {tagged.events_per_second:>10,.0f} events/s"
+          f"   ({tag_book.total_posts:,} posts counted)")
+
     print("ratios (same run):")
     print(f"  decode / loads        {decode_rate / parse_rate:6.3f}")
     print(f"  engine / decode       {engine_rate / decode_rate:6.3f}")
     print(f"  replay / loads        {replay_rate / parse_rate:6.3f}")
     print(f"  replay / decode       {replay_rate / decode_rate:6.3f}")
+    print(f"  tag stats / replay    {tagged.events_per_second / replay_rate:6.3f}")
     target = 100_000
     verdict = "meets" if replay_rate >= target else "below"
     print(f"  full replay {replay_rate:,.0f} events/s {verdict} the {target:,} events/s target")
