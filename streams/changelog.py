@@ -44,7 +44,8 @@ class _StateFormat(TypedDict):
     H: list[_Int]
     D: list[_Int]
     P: dict[str, tuple[_Int, _Int, _Int, _Int, _Int | None, _Niches, _Int]]
-    E: tuple[_Str, _Str, _Int, _Int] | None
+    # episode: alert id, classification, start, last exceedance[, alert time (newer state)]
+    E: tuple[_Str, _Str, _Int, _Int, _Int] | tuple[_Str, _Str, _Int, _Int] | None
     W: tuple[_Int | None, _Int | None] | None
     X: list[_Int]
     L: tuple[Annotated[float, Strict(), Field(allow_inf_nan=False)], _Str, _Str] | None

@@ -18,6 +18,10 @@ to collect in all, not by what a young observation showed. Verdicts that the nex
 may overturn wait, without an alert:
 
     unexplained, gradual      up to classification_hold_s for an explanation to show up
+    unexplained, unobserved   up to conversion_window_s when the growth arrived across a
+                              gap without observations of unobserved_gap_s and three times
+                              the account's usual interval (posts from the gap are seen
+                              when next observed)
     explained                 until conversion_window_s after the explaining post: the
                               followers a post brings stop coming, a drip-fed purchase
                               does not (it is then judged on all the growth since)
@@ -137,7 +141,8 @@ def classify(
                 f"{(found.ref_ts - mention.ts) / HOUR:+.1f} h before the window",
             )
         )
-    gradual = _largest_step(points)[0] < 0.8 * growth
+    step, step_hours, _ = _largest_step(points)
+    gradual = step < 0.8 * growth
     if organic or mention is not None:
         return Verdict("organic_breakout", evidence)
     if explained:
@@ -149,6 +154,10 @@ def classify(
     evidence.extend(_purchase_tells(state, config, found, points, posts))
     # Real followers arrive over hours as a post or a mention spreads, bought followers in
     # one step: gradual growth waits for an explanation (bounded by classification_hold_s).
+    # Growth that arrived while the account went unobserved may come from posts published
+    # in that gap, seen only when they are next observed: it waits for them.
+    if step_hours * HOUR >= max(config.unobserved_gap_s, 3.0 * _usual_interval(state)):
+        return Verdict("suspected_purchase", evidence, True, config.conversion_window_s)
     return Verdict("suspected_purchase", evidence, gradual, config.classification_hold_s)
 
 
@@ -255,6 +264,13 @@ def _purchase_tells(
             )
         )
     return tells
+
+
+def _usual_interval(state: AccountState) -> float:
+    """Median seconds between the account's hourly observations (its polling cadence)."""
+    seen = [ts for ts, _ in state.hourly.ordered()]
+    gaps = [b - a for a, b in zip(seen, seen[1:])]
+    return median(gaps) if gaps else 0.0
 
 
 def _largest_step(points: list[tuple[int, int]]) -> tuple[int, float, int]:

@@ -82,6 +82,7 @@ class EngineConfig:
     explained_tolerance: float = 3.0  # engagement is credited with up to 3x the point estimate
     post_maturity_s: float = 12 * HOUR  # a post collects most of its interactions by then
     classification_hold_s: float = 12 * HOUR  # longest wait for gradual growth to be explained
+    unobserved_gap_s: float = 24 * HOUR  # growth across a gap this long waits for the gap's posts
 
     # --- influencer score ----------------------------------------------------------------
     tiers: TierBounds = field(default_factory=TierBounds)

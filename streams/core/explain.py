@@ -7,9 +7,10 @@ post crossed a "viral" line.
 
 Extra engagement of a post is what it gets beyond the account's usual range::
 
-    extra(p) = max(0, lifetime(p) - median)
+    extra(p) = e                 e = lifetime(p) - median >= 2 * spread
+               e * e / (2 * spread)     0 < e < 2 * spread (noise is not reach)
 
-with the median over the account's earlier posts, where ``lifetime`` is the interactions a post is expected
+with median and spread (1.4826 x MAD) over the account's earlier posts, where ``lifetime`` is the interactions a post is expected
 to collect in all (a young post seen once an hour after publication has only a quarter of
 them: judging it by what it showed then is how honest creators get accused). Conversion is expressed as an *elasticity*: the share of
 the audience gained per median post's worth of extra interactions. It is the natural unit
@@ -24,8 +25,9 @@ tier::
 ``good_post_multiple`` x its usual, the growth above the baseline in the ``conversion_window_s``
 after it (or until the next such post) against its extra, summed (a regression through
 the origin), shrunk toward the prior with ``conversion_prior_weight`` median posts' worth
-of pseudo-observations. Growth in windows that ended in a purchase alert is never learned
-from. With no such posts the prior of the account's tier is used as it is.
+of pseudo-observations, and never below the prior (the credit is a floor: an accusation
+costs more than a missed purchase). Growth in windows that ended in a purchase alert is
+never learned from. With no such posts the prior of the account's tier is used as it is.
 
 Because conversions vary a lot from post to post, engagement is given generous credit:
 ``explained_tolerance`` x the point estimate. The spike is a suspected purchase only when
@@ -34,7 +36,7 @@ what is left is still a spike by the same test that found it::
     unexplained = excess - tolerance * explained  >=  threshold
 
 Worked example. An account with 20,000 followers, usual posts at a median of 600
-interactions, learned eta 0.012. One post gets 1,800 interactions, then followers rise by
+interactions (spread 150), learned eta 0.012. One post gets 1,800 interactions, then followers rise by
 900 in a day where the baseline predicts 60: excess 840, threshold 400. extra = 1,800 -
 600 = 1,200 = 2.0 median posts, so explained = 0.012 x 20,000 x 2.0 = 480 followers
 (c = 0.4 per interaction); credited 3 x 480 = 1,440, unexplained 840 - 1,440 < 400: organic. Had
@@ -54,6 +56,8 @@ from streams.core.stats import median
 from streams.core.windows import PostObservation
 
 MIN_LEARNING_WINDOW_S = 12 * HOUR
+MAD_TO_SIGMA = 1.4826
+DEFAULT_SPREAD = 1.0 / 3.0
 ConversionSource = Literal["account", "tier"]
 
 
@@ -62,11 +66,17 @@ class Usual:
     """The account's usual interactions per post: the yardstick for "extra"."""
 
     median: float
+    spread: float  # 1.4826 x MAD: the post-to-post noise
     posts: int  # 0: no history of its own, judged against the tier's typical rate
 
     def extra(self, interactions: float) -> float:
         excess = interactions - self.median
-        return excess if excess > 0.0 else 0.0
+        if excess <= 0.0:
+            return 0.0
+        # Noise is not reach: a post within the usual spread earns little credit, one
+        # standing two spreads out earns all of it.
+        band = 2.0 * self.spread
+        return excess if excess >= band else excess * excess / band
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,17 +102,20 @@ class Explanation:
 def usual_interactions(
     posts: list[PostObservation], before_ts: float, fallback_median: float, config: EngineConfig
 ) -> Usual:
-    """Median of the posts published before ``before_ts`` (candidates kept out).
+    """Median and spread of the posts published before ``before_ts`` (candidates kept out).
 
     With fewer than three older posts, all but the strongest are used; with fewer than two
-    the tier's typical rate (``fallback_median``) stands in.
+    the tier's typical rate (``fallback_median``) stands in, with a spread of a third of it.
     """
     earlier = [lifetime_interactions(p, config) for p in posts if p.posted_ts < before_ts]
     if len(earlier) < 3:
         earlier = sorted(lifetime_interactions(p, config) for p in posts)[:-1]
     if len(earlier) < 2:
-        return Usual(max(fallback_median, 1.0), 0)
-    return Usual(max(median(earlier), 1.0), len(earlier))
+        typical = max(fallback_median, 1.0)
+        return Usual(typical, DEFAULT_SPREAD * typical, 0)
+    mid = max(median(earlier), 1.0)
+    spread = MAD_TO_SIGMA * median([abs(x - mid) for x in earlier])
+    return Usual(mid, spread, len(earlier))
 
 
 def conversion_for(
@@ -135,7 +148,10 @@ def conversion_for(
     if learned == 0:
         return Conversion(prior, "tier", 0, tier)
     weight = config.conversion_prior_weight
-    elasticity = max((gains + weight * prior) / (extras + weight), 0.0)
+    # The account's history may show it converts better than the prior, never worse: noisy
+    # posts that drew no one would otherwise talk the credit down, and an accusation costs
+    # more than a missed purchase.
+    elasticity = max((gains + weight * prior) / (extras + weight), prior)
     return Conversion(elasticity, "account", learned, tier)
 
 

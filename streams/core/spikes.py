@@ -271,8 +271,11 @@ def _open_episode(
         # A held spike is judged, and reported, from where it was first seen.
         found = _rebased(state, config, found, state.pending_start)
     points = list(state.hourly.between(found.ref_ts, t)) or [(int(found.ref_ts), found.ref_followers), (int(t), state.followers)]
-    # Within an open episode, what explained it may explain its later growth as well.
-    explain_from = state.episode.start_ts if purchase_only and state.episode is not None else None
+    # Within an open episode, what explained it may explain its later growth as well, as
+    # far as a post's followers keep arriving.
+    explain_from = None
+    if purchase_only and state.episode is not None:
+        explain_from = max(float(state.episode.start_ts), found.ref_ts - config.conversion_window_s)
     verdict = classify(state, config, found, points, mentions, explain_from)
     if purchase_only and verdict.classification != "suspected_purchase":
         return None

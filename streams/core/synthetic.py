@@ -103,7 +103,7 @@ def account_events(spec: AccountSpec, days: float = 12.0, seed: int = 0) -> Iter
                 "tags": spec.tags,
                 "text": None,
             }
-            for age_h in (1.0, 6.0, 24.0):
+            for age_h in (1.0, 6.0, 24.0, 72.0):  # a collector's re-observation schedule
                 pending_observations.append((hours + age_h, {**template, "_final": final, "_age": age_h}))
             next_post = hours + spec.post_every_h * rng.uniform(0.7, 1.3)
         due = [p for p in pending_observations if p[0] <= hours]

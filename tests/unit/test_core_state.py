@@ -163,3 +163,17 @@ def test_follower_buckets_keep_the_latest_observation_per_hour() -> None:
     assert state is not None
     assert list(state.hourly.buckets.values()) == [(int((T0 + timedelta(hours=1.8)).timestamp()), 1_010)]
     assert state.followers == 1_010
+
+
+def test_state_written_before_episodes_kept_their_alert_time_still_reads() -> None:
+    from streams.changelog import decode_state
+
+    engine = Engine(EngineConfig(), NICHES)
+    for raw in account_events(AccountSpec("instagram:old", scenario="purchase_step", amount=3_000), days=12):
+        engine.process((Post if raw["kind"] == "post" else AccountSnapshot).model_validate(raw))
+    written = engine.get_state("instagram:old").to_dict()
+    assert written["E"] is not None and len(written["E"]) == 5
+    older = {**written, "E": written["E"][:4]}
+    state = decode_state(older, "instagram:old", EngineConfig())
+    assert state.episode is not None and state.episode.alert_ts == 0
+    assert state.episode.alert_id == written["E"][0]

@@ -54,8 +54,11 @@ def test_small_purchase_of_five_percent_is_flagged() -> None:
 
 
 def test_drip_fed_purchase_over_days_is_flagged_once() -> None:
+    # A post at 2.3x its usual lands at the start of the drip: engagement explains the first
+    # day and a half (an organic alert), the growth that goes on beyond it is a purchase.
     spec = AccountSpec("instagram:drip", followers=30_000, scenario="purchase_drip", amount=4_500)
-    assert [a.classification for a in run(events_of(spec, days=16))] == ["suspected_purchase"]
+    alerts = run(events_of(spec, days=16))
+    assert [a.classification for a in alerts].count("suspected_purchase") == 1
 
 
 def test_viral_post_followed_by_follower_surge_is_organic_breakout() -> None:
@@ -250,3 +253,16 @@ def test_a_good_post_seen_only_an_hour_after_publication_is_judged_by_its_expect
     first_seen = min(e["observed_at"] for e in posts if e["post_id"] == strongest)
     seen_once = [e for e in events if e.get("post_id") != strongest or e["observed_at"] == first_seen]
     assert "suspected_purchase" not in [a.classification for a in run(seen_once)]
+
+
+def test_growth_after_a_collector_outage_waits_for_the_posts_published_during_it() -> None:
+    # The account goes unobserved from an hour before a good post until 26 h after it;
+    # the follower gain shows up at once when observation resumes, and the post itself
+    # only at its next observation, 72 h after publication.
+    spec = AccountSpec("instagram:outage", followers=20_000, scenario="good_post", good_multiple=3.5, amount=900)
+    events = events_of(spec)
+    at = _first_ts(events) + int(spec.scenario_at_h * 3600)
+    outage = range(at - 3600, at + 26 * 3600)
+    observed = [e for e in events if _ts(e["observed_at"]) not in outage]
+    assert len(observed) < len(events)
+    assert "suspected_purchase" not in [a.classification for a in run(observed)]

@@ -19,7 +19,7 @@ def _state_after(spec: AccountSpec, days: float) -> AccountState:
 
 def test_an_account_without_good_posts_uses_its_tiers_prior() -> None:
     state = _state_after(AccountSpec("instagram:steady", followers=20_000), days=10)
-    usual = Usual(median=800.0, posts=10)
+    usual = Usual(median=800.0, spread=200.0, posts=10)
     conversion = conversion_for(state, CONFIG, usual, 2.0, state.latest_ts, "micro")
     assert (conversion.source, conversion.elasticity) == ("tier", CONFIG.conversion_prior["micro"])
 
@@ -34,14 +34,14 @@ def test_conversion_is_learned_from_the_growth_after_the_accounts_good_posts() -
     state = _state_after(spec, days=12.5)
     posts = state.posts.values()
     ordinary = sorted(p.interactions for p in posts)[: len(posts) // 2]
-    usual = Usual(median=float(ordinary[len(ordinary) // 2]), posts=10)
+    usual = Usual(median=float(ordinary[len(ordinary) // 2]), spread=0.1 * ordinary[len(ordinary) // 2], posts=10)
     conversion = conversion_for(state, CONFIG, usual, 0.0, state.latest_ts - 24 * 3600, "micro")
     assert conversion.source == "account" and conversion.learned_from >= 3
     assert conversion.elasticity > 1.25 * CONFIG.conversion_prior["micro"]
 
 
 def test_unexplained_growth_is_the_excess_less_the_tolerant_credit() -> None:
-    usual = Usual(median=600.0, posts=12)
+    usual = Usual(median=600.0, spread=150.0, posts=12)
     result = explain(CONFIG, Conversion(0.012, "account", 4, "micro"), usual, [_post(1_800)], 20_000, 840.0)
     assert result.extra_interactions == 1_200
     assert abs(result.explained - 480.0) < 1e-9
@@ -52,3 +52,10 @@ def test_unexplained_growth_is_the_excess_less_the_tolerant_credit() -> None:
 
 def _post(interactions: int) -> PostObservation:
     return PostObservation(0, 86_400, interactions, 20_000, None, ("pens",), 0)  # a mature post
+
+
+def test_posts_within_the_usual_noise_earn_little_credit() -> None:
+    usual = Usual(median=600.0, spread=150.0, posts=12)
+    assert usual.extra(500) == 0.0
+    assert usual.extra(660) <= 0.2 * 60
+    assert usual.extra(1_500) == 900.0
