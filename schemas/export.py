@@ -25,6 +25,7 @@ from schemas.events import (
     NicheDefinition,
     Post,
 )
+from schemas.niche_tags import NicheTagReport
 
 SCHEMA_DIR = Path(__file__).resolve().parent
 
@@ -35,6 +36,7 @@ EXPORTED: dict[str, tuple[type[BaseModel], str]] = {
     "niche_definition": (NicheDefinition, "validation"),
     "follower_spike_alert": (FollowerSpikeAlert, "serialization"),
     "influencer_profile": (InfluencerProfile, "serialization"),
+    "niche_tag_report": (NicheTagReport, "serialization"),
 }
 
 

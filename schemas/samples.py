@@ -33,6 +33,7 @@ from schemas.events import (
     Post,
     ScoreComponents,
 )
+from schemas.niche_tags import NicheTagReport, TagStatistics, TagSuggestion
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SAMPLE_DIR = REPO_ROOT / "docs" / "samples"
@@ -172,6 +173,37 @@ def sample_models() -> dict[str, BaseModel]:
             posts_in_window=14,
             window_start=T0 - timedelta(days=20),
             window_end=profile_time,
+            updated_at=profile_time,
+        ),
+        "niche_tag_report": NicheTagReport(
+            niche="filmphotography",
+            posts=1_955,
+            generic_only_share=0.7171,
+            median_followers=17_301.0,
+            median_engagement_rate=0.03719,
+            tags=[
+                TagStatistics(
+                    tag="photooftheday", tracked=True, posts=1_620, posts_error=0, accounts=94, specificity=0.1481,
+                    lift=1.5642, median_followers=28_921.0, median_engagement_rate=0.032532,
+                    cooccurrence={"photooftheday": 1_620, "filmphotography": 131},
+                    generic=True,
+                    generic_reasons=["spread: only 15% of the 1,620 posts carrying it belong to this niche alone"],
+                ),
+                TagStatistics(
+                    tag="filmphotography", tracked=True, posts=358, posts_error=0, accounts=36, specificity=1.0,
+                    lift=10.5583, median_followers=8_083.0, median_engagement_rate=0.042342,
+                    cooccurrence={"filmphotography": 358, "photooftheday": 131}, generic=False, generic_reasons=[],
+                ),
+                TagStatistics(
+                    tag="portra400", tracked=False, posts=97, posts_error=0, accounts=21, specificity=0.9417,
+                    lift=9.9429, median_followers=7_420.0, median_engagement_rate=0.051204,
+                    cooccurrence={"filmphotography": 61, "photooftheday": 40}, generic=False, generic_reasons=[],
+                ),
+            ],
+            suggested=[
+                TagSuggestion(tag="portra400", score=0.2103, posts=97, accounts=21, specificity=0.9417,
+                              weighted_cooccurrence=0.2233),
+            ],
             updated_at=profile_time,
         ),
     }

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import faust
 from faust.web import Request, Response, View
 
 from schemas.events import FollowerSpikeAlert, InfluencerProfile
+from schemas.niche_tags import NicheTagReport
 from streams.agents.accounts import AGENT_NAME, AccountsAgent, PartitionStore
 from streams.changelog import StateValue, decode_state
 from streams.console.data import ConsoleData
@@ -16,12 +17,14 @@ from streams.console.routes import register_console
 from streams.core.config import EngineConfig
 from streams.core.engine import Engine
 from streams.core.state import AccountState
+from streams.core.tagstats import TagBook
 from streams.dlq import BadRecord
 from streams.faust_batch import BatchApp, OutputWriter, TableWriter
 from streams.follower import TopicFollower, only_valid
 from streams.kafka_config import faust_broker_url, faust_credentials
 from streams.metrics import TOP_RANKS, Metrics, new_registry
 from streams.niche_config import EngineNiches
+from streams.niche_tags import TagReportPublisher, TagReports
 from streams.pipeline import Pipeline
 from streams.settings import Settings
 from streams.topics import declare_input_topics
@@ -42,6 +45,7 @@ class Worker:
     board: LeaderboardStore
     recent_alerts: RecentAlerts
     console: ConsoleData
+    tag_reports: TagReports = field(default_factory=TagReports)  # niches.tags as published
 
 
 def build_app(settings: Settings, metrics: Metrics | None = None) -> Worker:
@@ -87,7 +91,7 @@ def build_app(settings: Settings, metrics: Metrics | None = None) -> Worker:
         default=None,
     )
     config = EngineConfig()
-    engine = Engine(config)
+    engine = Engine(config, tags=TagBook())
     outputs = OutputWriter(app)
     accounts = TableWriter(app, table, encode=AccountState.to_bytes, after=outputs)
     store = PartitionStore(accounts, config, metrics)
@@ -102,6 +106,7 @@ def build_app(settings: Settings, metrics: Metrics | None = None) -> Worker:
     _follow_shared_topics(worker)
     _register_views(worker, table)
     _register_gauges(worker)
+    _register_tag_reports(worker)
     return worker
 
 
@@ -113,6 +118,7 @@ def _follow_shared_topics(worker: Worker) -> None:
         TopicFollower(settings, settings.topic_niches, niches.apply, metrics),
         TopicFollower(settings, settings.topic_influencers, only_valid(InfluencerProfile, worker.console.on_profile), metrics),
         TopicFollower(settings, settings.topic_alerts, only_valid(FollowerSpikeAlert, worker.console.on_alert), metrics),
+        TopicFollower(settings, settings.topic_niche_tags, only_valid(NicheTagReport, worker.tag_reports.apply), metrics),
     ]
     # No post is judged before the niche set that existed at start-up is loaded.
     app.batch_gates.append(followers[0].ready.wait)
@@ -147,6 +153,13 @@ def _register_views(worker: Worker, table: faust.Table) -> None:
             return view.json({"error": str(exc)}, status=400)
         return view.json({"niche": niche, "influencers": board.top(niche, limit)})
 
+    @app.page("/niches/{niche}/tags")
+    async def tags(view: View, request: Request, niche: str) -> Response:
+        report = worker.tag_reports.latest.get(niche)
+        if report is None:
+            return view.json({"error": f"no tag report for niche {niche} on {worker.settings.topic_niche_tags}"}, status=404)
+        return view.json(report.model_dump(mode="json"))
+
     @app.page("/alerts/recent")
     async def alerts(view: View, request: Request) -> Response:
         try:
@@ -154,6 +167,17 @@ def _register_views(worker: Worker, table: faust.Table) -> None:
         except ValueError as exc:
             return view.json({"error": str(exc)}, status=400)
         return view.json({"alerts": recent.latest(limit)})
+
+
+def _register_tag_reports(worker: Worker) -> None:
+    app, settings, book = worker.app, worker.settings, worker.engine.tags
+    assert book is not None
+    publisher = TagReportPublisher(book, lambda: worker.engine.niche_names, worker.metrics)
+
+    @app.timer(settings.tag_report_interval_s)
+    async def publish_tag_reports() -> None:
+        for key, value in publisher.changed():
+            await app.producer.send_and_wait(settings.topic_niche_tags, key, value, None, None, None)
 
 
 def _register_gauges(worker: Worker) -> None:

@@ -172,6 +172,10 @@ class Metrics:
             "nichewatch_top_influencer_score",
             f"Score of this worker's rank 1..{TOP_RANKS} influencers per niche (merge with topk).",
             ["niche", "rank"], registry=r)
+        self.generic_only_posts = Gauge(
+            "nichewatch_niche_generic_only_posts_ratio",
+            "Share of the niche's posts (on this worker) whose only tracked tags are generic ones.",
+            ["niche"], registry=r)
 
         # --- latency ------------------------------------------------------------------
         self.processing_latency = Histogram(
@@ -269,6 +273,11 @@ class Metrics:
             for rank in range(len(best) + 1, self._top_ranks.get(label, 0) + 1):
                 self.top_influencer_score.remove(label, str(rank))
             self._top_ranks[label] = len(best)
+
+    def set_generic_only_share(self, niche: str, share: float) -> None:
+        """Share of a niche's posts found only through tracked tags flagged generic (0..1)."""
+        if math.isfinite(share):
+            self.generic_only_posts.labels(niche=self._niche(niche)).set(min(1.0, max(0.0, share)))
 
     def observe_latency(self, seconds: float, kind: EventKind = "post") -> None:
         """Processing latency; negative values (clock skew between hosts) count as 0."""

@@ -56,6 +56,7 @@ class Settings(BaseSettings):
     topic_alerts: str = "alerts.follower-spike"
     topic_influencers: str = "influencers"
     topic_dlq: str = "posts.dlq"
+    topic_niche_tags: str = "niches.tags"
     topic_partitions: int = Field(default=4, ge=1, le=1024)
     topic_replication_factor: int = Field(default=1, ge=1, le=16)
 
@@ -67,6 +68,9 @@ class Settings(BaseSettings):
     web_port: int = Field(default=6066, ge=1, le=65535)
     metrics_port: int = Field(default=9108, ge=0, le=65535, description="0 disables the /metrics server.")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    tag_report_interval_s: float = Field(
+        default=30.0, gt=0, description="Seconds between publications of changed niche tag reports."
+    )
 
     # --- Collectors (`nichewatch collect ...`) -------------------------------------------
     collector_state_dir: Path = Field(

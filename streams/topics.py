@@ -35,6 +35,7 @@ def topic_specs(settings: Settings) -> list[TopicSpec]:
         TopicSpec(settings.topic_alerts, retention_days=30),
         TopicSpec(settings.topic_influencers, compacted=True),
         TopicSpec(settings.topic_dlq, retention_days=14),
+        TopicSpec(settings.topic_niche_tags, compacted=True),
     ]
 
 

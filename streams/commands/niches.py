@@ -1,4 +1,4 @@
-"""`nichewatch niches add|remove|list`: change the tracked niches at runtime."""
+"""`nichewatch niches add|remove|list|report`: change the tracked niches at runtime, judge their tags."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from schemas.codec import describe_validation_error
 from schemas.events import NicheDefinition
 from streams.cli import CliError
 from streams.niche_config import read_niches, write_niche
+from streams.niche_tags import format_report, read_tag_report
 from streams.settings import load_settings
 
 
@@ -27,6 +28,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     remove.set_defaults(func=remove_niche)
     listing = actions.add_parser("list", help="the niches workers are tracking")
     listing.set_defaults(func=list_niches)
+    report = actions.add_parser("report", help="a niche's tags: statistics, generic flags, suggested tags")
+    report.add_argument("name")
+    report.set_defaults(func=report_niche)
 
 
 def add_niche(args: argparse.Namespace) -> int:
@@ -55,6 +59,21 @@ def list_niches(args: argparse.Namespace) -> int:
         print("no niches; add one with `nichewatch niches add NAME TAG [TAG ...]`")
     for name in sorted(niches):
         print(f"{name:24} {' '.join(niches[name].tags)}")
+    return 0
+
+
+def report_niche(args: argparse.Namespace) -> int:
+    settings = load_settings()
+    try:
+        report = read_tag_report(settings, args.name)
+    except (KafkaError, TimeoutError) as exc:
+        raise CliError(f"cannot read {settings.topic_niche_tags} on {settings.kafka_bootstrap_servers}: {exc}") from None
+    if report is None:
+        raise CliError(
+            f"no tag report for niche {args.name} on {settings.topic_niche_tags} yet "
+            f"(workers publish one every {settings.tag_report_interval_s:g}s once the niche has posts)"
+        )
+    print(format_report(report))
     return 0
 
 

@@ -46,7 +46,7 @@ from tests.collect_fakes import FakeMastodon, ServerThread, ago
 from tests.kafka_helpers import Broker, WorkerProcess, metric_value, wait_until
 from tests.prometheus_helpers import PrometheusProcess, parse_duration, require_prometheus
 
-TOPICS = ("posts", "snapshots", "niches", "alerts", "influencers", "dlq")
+TOPICS = ("posts", "snapshots", "niches", "alerts", "influencers", "dlq", "niche_tags")
 JOB = "nichewatch-worker"
 
 NICHES = (
@@ -150,7 +150,8 @@ def stack(kafka: Broker, tmp_path_factory: pytest.TempPathFactory) -> Iterator[S
     binary = require_prometheus()
     unique = tmp_path_factory.mktemp("e2e").name.replace("_", "-")
     worker = WorkerProcess(kafka, app_id=f"nw-{unique}", workdir=tmp_path_factory.mktemp("e2e-worker"),
-                           topics={name: f"{name}-{unique}" for name in TOPICS})
+                           topics={name: f"{name}-{unique}" for name in TOPICS},
+                           extra_env={"NICHEWATCH_TAG_REPORT_INTERVAL_S": "2"})
     prometheus = PrometheusProcess(binary, tmp_path_factory.mktemp("e2e-prometheus"))
     fake = fake_mastodon()
     mastodon = ServerThread(fake.app).__enter__()

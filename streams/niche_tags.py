@@ -1,0 +1,155 @@
+"""niches.tags: each niche's tag report (NicheTagReport JSON), compacted, keyed by niche name.
+
+    posts --engine--> TagBook (streams/core/tagstats.py, the posts of this worker's partitions)
+                        | every NICHEWATCH_TAG_REPORT_INTERVAL_S: reports that changed
+                        v
+                    niches.tags (compact) --followed by every worker--> GET /niches/{niche}/tags
+                        |
+                        +--> `nichewatch niches report NAME` (reads the topic to its end)
+
+A worker publishes what its own partitions saw; with several workers the latest report of
+a niche wins, so the figures describe one worker's share of the accounts (the same tags
+are flagged, the counts are smaller).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from kafka import KafkaConsumer, TopicPartition
+from pydantic import ValidationError
+
+from schemas.codec import encode
+from schemas.niche_tags import NicheTagReport
+from streams.core.tagstats import TagBook, strong_suggestions
+from streams.dlq import BadRecord
+from streams.kafka_config import kafka_python_config
+from streams.metrics import Metrics
+from streams.settings import Settings
+
+
+class TagReportPublisher:
+    """Builds each niche's report, sets its gauge, and returns the ones that changed."""
+
+    def __init__(self, book: TagBook, niche_names: Callable[[], list[str]], metrics: Metrics) -> None:
+        self.book = book
+        self.niche_names = niche_names
+        self.metrics = metrics
+        self._sent: dict[str, bytes] = {}
+
+    def changed(self) -> list[tuple[bytes, bytes]]:
+        """(key, value) records of the reports that differ from the last ones returned."""
+        out = []
+        for name in self.niche_names():
+            report = self.book.report(name)
+            self.metrics.set_generic_only_share(name, report.generic_only_share)
+            if report.posts == 0:
+                continue  # nothing seen here: leave another worker's report standing
+            value = encode(report)
+            if self._sent.get(name) != value:
+                self._sent[name] = value
+                out.append((name.encode(), value))
+        return out
+
+
+class TagReports:
+    """The latest report of every niche on niches.tags (a followed topic's view)."""
+
+    def __init__(self) -> None:
+        self.latest: dict[str, NicheTagReport] = {}
+
+    def apply(self, key: bytes | None, value: bytes | None) -> None:
+        name = _niche_of(key)
+        if value is None:
+            self.latest.pop(name, None)
+            return
+        report = _decode(value)
+        if report.niche != name:
+            raise BadRecord("schema", f"report key {name!r} does not match its niche {report.niche!r}")
+        self.latest[name] = report
+
+
+def read_tag_report(settings: Settings, niche: str, timeout: float = 30.0) -> NicheTagReport | None:
+    """The latest published report of a niche: niches.tags read from its beginning to its end."""
+    consumer = KafkaConsumer(**kafka_python_config(settings), enable_auto_commit=False, group_id=None)
+    topic = settings.topic_niche_tags
+    try:
+        partitions = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or ()]
+        consumer.assign(partitions)
+        consumer.seek_to_beginning(*partitions)
+        end = consumer.end_offsets(partitions)
+        reports = TagReports()
+        deadline = time.monotonic() + timeout
+        while any(consumer.position(tp) < end[tp] for tp in partitions):
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"reading {topic} took longer than {timeout:.0f}s")
+            for records in consumer.poll(timeout_ms=500).values():
+                for record in records:
+                    try:
+                        reports.apply(record.key, record.value)
+                    except BadRecord:
+                        continue  # another writer's bad record: the niche keeps its last good report
+        return reports.latest.get(niche)
+    finally:
+        consumer.close()
+
+
+def format_report(report: NicheTagReport) -> str:
+    """The report as an operator reads it in a terminal."""
+    lines = [
+        f"niche {report.niche}: {report.posts:,} posts; median followers {report.median_followers:,.0f}, "
+        f"median engagement rate {report.median_engagement_rate:.2%}; "
+        f"{report.generic_only_share:.0%} of posts found only through generic tags",
+        f"  {'tag':<24} {'tracked':>7} {'posts':>7} {'accounts':>8} {'specific':>8} {'lift':>6} "
+        f"{'med.followers':>13} {'med.eng':>7}  generic",
+    ]
+    for row in report.tags:
+        flag = "GENERIC" if row.generic else ""
+        lines.append(
+            f"  {'#' + row.tag:<24} {'yes' if row.tracked else 'no':>7} {row.posts:>7,} {row.accounts:>8,} "
+            f"{row.specificity:>8.2f} {row.lift:>6.1f} {row.median_followers:>13,.0f} "
+            f"{row.median_engagement_rate:>7.2%}  {flag}"
+        )
+        for reason in row.generic_reasons:
+            lines.append(f"      {reason}")
+    if report.suggested:
+        lines.append("  suggested tags (score = specificity x weighted co-occurrence with the specific tags):")
+        for s in report.suggested:
+            lines.append(
+                f"    #{s.tag:<22} score {s.score:.3f}  ({s.posts:,} posts, {s.accounts:,} accounts, "
+                f"specificity {s.specificity:.2f}, co-occurrence {s.weighted_cooccurrence:.2f})"
+            )
+    else:
+        lines.append("  no suggested tags")
+    return "\n".join(lines)
+
+
+def tag_news(report: NicheTagReport, strong: float) -> str | None:
+    """One line when a tracked tag is flagged generic or a strong suggestion appears, else None."""
+    generic = [f"#{row.tag}" for row in report.tags if row.tracked and row.generic]
+    suggested = [f"#{s.tag} ({s.score:.2f})" for s in strong_suggestions(report, strong)]
+    if not generic and not suggested:
+        return None
+    parts = []
+    if generic:
+        parts.append(f"generic tracked tag {', '.join(generic)}")
+    if suggested:
+        parts.append(f"suggested {', '.join(suggested)}")
+    return f"niche {report.niche}: " + "; ".join(parts)
+
+
+def _niche_of(key: bytes | None) -> str:
+    if key is None:
+        raise BadRecord("no_key", "record without a key")
+    try:
+        return key.decode()
+    except UnicodeDecodeError:
+        raise BadRecord("invalid_key", f"key {key[:64]!r} is not valid UTF-8") from None
+
+
+def _decode(value: bytes) -> NicheTagReport:
+    try:
+        return NicheTagReport.model_validate_json(value)
+    except ValidationError as exc:
+        raise BadRecord("schema", f"not a niche tag report: {exc.errors()[0]['msg']}") from None
