@@ -139,6 +139,25 @@ def tag_news(report: NicheTagReport, strong: float) -> str | None:
     return f"niche {report.niche}: " + "; ".join(parts)
 
 
+class TagNewsFeed:
+    """niches.tags records in, a :func:`tag_news` line out when a niche's news changes."""
+
+    def __init__(self, strong: float) -> None:
+        self.strong = strong
+        self._said: dict[str, str | None] = {}
+
+    def line(self, key: bytes | None, value: bytes | None) -> str | None:
+        try:
+            name = _niche_of(key)
+            news = tag_news(_decode(value), self.strong) if value is not None else None
+        except BadRecord:
+            return None
+        if news == self._said.get(name):
+            return None
+        self._said[name] = news
+        return news
+
+
 def _niche_of(key: bytes | None) -> str:
     if key is None:
         raise BadRecord("no_key", "record without a key")

@@ -28,11 +28,13 @@ from kafka import KafkaConsumer
 from schemas.events import NicheDefinition
 from streams.cli import CliError
 from streams.commands.alerts import describe_alert
+from streams.core.tagstats import TagStatsConfig
 from streams.feeds.catalogue import canonical_niches
 from streams.kafka_config import kafka_python_config
 from streams.live_status import status_line, top_lines
 from streams.kafka_local import KafkaToolingError, LocalKafka, die_with_parent, free_port
 from streams.niche_config import write_niche
+from streams.niche_tags import TagNewsFeed
 from streams.settings import Settings, load_settings
 from streams.topic_admin import create_topics
 
@@ -186,8 +188,9 @@ def _maybe_start_prometheus(processes: Processes, workdir: Path, metrics_port: i
 
 
 def _watch(settings: Settings, web_port: int, metrics_port: int, duration: float) -> None:
-    consumer = KafkaConsumer(settings.topic_alerts, **kafka_python_config(settings), group_id=None,
-                             auto_offset_reset="earliest", enable_auto_commit=False)
+    consumer = KafkaConsumer(settings.topic_alerts, settings.topic_niche_tags, **kafka_python_config(settings),
+                             group_id=None, auto_offset_reset="earliest", enable_auto_commit=False)
+    tag_news = TagNewsFeed(TagStatsConfig().strong_suggestion)
     began = last_status = time.monotonic()
     last_top = began
     previous: tuple[float, float] | None = None
@@ -195,6 +198,11 @@ def _watch(settings: Settings, web_port: int, metrics_port: int, duration: float
         while not duration or time.monotonic() - began < duration:
             for records in consumer.poll(timeout_ms=1000).values():
                 for record in records:
+                    if record.topic == settings.topic_niche_tags:
+                        news = tag_news.line(record.key, record.value)
+                        if news is not None:
+                            print("TAGS " + news, flush=True)
+                        continue
                     print("ALERT " + describe_alert(orjson.loads(record.value)), flush=True)
             now = time.monotonic()
             if now - last_status >= STATUS_EVERY_S:

@@ -35,12 +35,16 @@ def alive(pid: int) -> bool:
     return state != "Z"
 
 
+GENERIC_NEWS = "TAGS niche filmphotography: generic tracked tag #photooftheday"
+
+
 def test_demo_shows_alerts_and_metrics_and_ctrl_c_stops_everything(kafka: Broker, unique: str) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("NICHEWATCH_")}
     env["NICHEWATCH_KAFKA_BOOTSTRAP_SERVERS"] = kafka.bootstrap_servers
     env["NICHEWATCH_APP_ID"] = f"demo-{unique}"
-    for name in ("posts", "snapshots", "niches", "alerts", "influencers", "dlq"):
+    for name in ("posts", "snapshots", "niches", "alerts", "influencers", "dlq", "niche_tags"):
         env[f"NICHEWATCH_TOPIC_{name.upper()}"] = f"{name}-demo-{unique}"
+    env["NICHEWATCH_TAG_REPORT_INTERVAL_S"] = "2"
     demo = subprocess.Popen(
         [sys.executable, "-m", "streams.cli", "demo", "--accounts", "150", "--days", "12", "--speed", "20000"],
         env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
@@ -58,10 +62,12 @@ def test_demo_shows_alerts_and_metrics_and_ctrl_c_stops_everything(kafka: Broker
             children |= children_of(demo.pid)
             alerts = any(s.startswith("ALERT ") for s in seen)
             metrics = any(s.startswith("status: ") and " 0 ingested" not in s and "not reachable" not in s for s in seen)
-            if alerts and metrics:
+            tags = any(s.startswith(GENERIC_NEWS) for s in seen)
+            if alerts and metrics and tags:
                 break
         assert any(s.startswith("ALERT ") and ("suspected_purchase" in s or "organic_breakout" in s) for s in seen), seen[-30:]
         assert any(s.startswith("status: ") and "ingested" in s for s in seen), seen[-30:]
+        assert any(s.startswith(GENERIC_NEWS) for s in seen), seen[-30:]  # the world's generic tracked tag
         assert any("metrics http://127.0.0.1:" in s for s in seen)
         assert seen[0].startswith("demo: console http://127.0.0.1:"), seen[:3]  # the console's address first
         with urllib.request.urlopen(seen[0].split()[2], timeout=10) as console:

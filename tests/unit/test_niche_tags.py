@@ -8,7 +8,8 @@ from schemas.niche_tags import NicheTagReport
 from streams.core.tagstats import TagBook, TagStatsConfig
 from streams.dlq import BadRecord
 from streams.metrics import Metrics
-from streams.niche_tags import TagReportPublisher, TagReports, format_report, tag_news
+from schemas.codec import encode
+from streams.niche_tags import TagNewsFeed, TagReportPublisher, TagReports, format_report, tag_news
 
 TRACKED = {"pens": frozenset({"pen", "love"}), "bread": frozenset({"loaf"}), "quiet": frozenset({"shh"})}
 
@@ -64,3 +65,16 @@ def test_demo_line_names_generic_tracked_tags_and_strong_suggestions_or_nothing(
     book = _book()
     assert tag_news(book.report("pens"), strong=0.05) == "niche pens: generic tracked tag #love; suggested #nib (1.00)"  # on every #pen post
     assert tag_news(book.report("bread"), strong=0.05) is None
+
+
+def test_demo_feed_says_a_niche_news_once_and_again_only_when_it_changes() -> None:
+    book = _book()
+    feed = TagNewsFeed(strong=0.05)
+    value = encode(book.report("pens"))
+    assert feed.line(b"pens", value) == "niche pens: generic tracked tag #love; suggested #nib (1.00)"
+    assert feed.line(b"pens", value) is None
+    assert feed.line(b"bread", encode(book.report("bread"))) is None
+    assert feed.line(b"pens", b"not json") is None
+    for i in range(200):  # #nib drowns in posts without it: its suggestion weakens
+        book.observe(["pen"], ("pens",), f"instagram:q{i}", 8_000, 0.05, 0.9, float(100 + i))
+    assert feed.line(b"pens", encode(book.report("pens"))) == "niche pens: generic tracked tag #love; suggested #nib (0.13)"
