@@ -15,7 +15,7 @@ are flagged, the counts are smaller).
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from kafka import KafkaConsumer, TopicPartition
 from pydantic import ValidationError
@@ -156,6 +156,28 @@ class TagNewsFeed:
             return None
         self._said[name] = news
         return news
+
+
+def tag_health_rows(
+    reports: Mapping[str, NicheTagReport], niche: str | None = None
+) -> dict[str, list[dict[str, object]]] | None:
+    """The console's tag-health table: each niche's tracked tags, then its suggestions (None: no reports)."""
+    chosen = {name: report for name, report in reports.items() if niche in (None, name)}
+    if not chosen:
+        return None
+    health: dict[str, list[dict[str, object]]] = {}
+    for name, report in chosen.items():
+        rows: list[dict[str, object]] = [
+            {"tag": f"#{row.tag}", "posts": row.posts, "accounts": row.accounts, "specificity": f"{row.specificity:.2f}",
+             "median followers": f"{row.median_followers:,.0f}",
+             "median engagement": f"{row.median_engagement_rate:.2%}",
+             "verdict": "generic: " + "; ".join(row.generic_reasons) if row.generic else "specific"}
+            for row in report.tags if row.tracked
+        ]
+        rows += [{"tag": f"#{s.tag}", "posts": s.posts, "accounts": s.accounts, "specificity": f"{s.specificity:.2f}",
+                  "verdict": f"suggested (score {s.score:.2f})"} for s in report.suggested[:3]]
+        health[name] = rows
+    return health
 
 
 def _niche_of(key: bytes | None) -> str:

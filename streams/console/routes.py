@@ -31,6 +31,7 @@ from streams.console.pages import (
     shell,
 )
 from streams.core.state import AccountState
+from streams.niche_tags import tag_health_rows
 
 if TYPE_CHECKING:
     from streams.app import Worker
@@ -51,7 +52,10 @@ def parse_filters(query: dict[str, str]) -> tuple[Filters, int]:
     return Filters(query.get("niche") or None, tier, query.get("platform") or None), int(raw)
 
 
-def index_page(data: ConsoleData, niche_tags: dict[str, list[str]], filters: Filters, rows: int) -> IndexPage:
+def index_page(
+    data: ConsoleData, niche_tags: dict[str, list[str]], filters: Filters, rows: int,
+    tag_health: dict[str, list[dict[str, object]]] | None = None,
+) -> IndexPage:
     board = data.board
     names = sorted(set(niche_tags) | set(board.niches()))
     tiers = [filters.tier] if filters.tier else list(TIERS)
@@ -69,6 +73,7 @@ def index_page(data: ConsoleData, niche_tags: dict[str, list[str]], filters: Fil
         niche_options=names,
         tier_options=tiers_in_order(TIERS),
         platform_options=board.platforms(),
+        tag_health=tag_health,
     )
 
 
@@ -87,7 +92,8 @@ def register_console(worker: Worker, table: faust.Table, data: ConsoleData) -> N
         except ValueError as exc:
             return _problem(view, 400, str(exc))
         tags = {name: sorted(engine.matcher.tags_of(name)) for name in engine.niche_names}
-        return view.html(render_index(index_page(data, tags, filters, rows)), headers=dict(HEADERS))
+        health = tag_health_rows(worker.tag_reports.latest, filters.niche)
+        return view.html(render_index(index_page(data, tags, filters, rows, health)), headers=dict(HEADERS))
 
     async def on_owner(view: View, request: Request) -> Response:
         account_id = request.query.get("id", "")

@@ -9,7 +9,9 @@ from streams.core.tagstats import TagBook, TagStatsConfig
 from streams.dlq import BadRecord
 from streams.metrics import Metrics
 from schemas.codec import encode
-from streams.niche_tags import TagNewsFeed, TagReportPublisher, TagReports, format_report, tag_news
+from streams.console.freshness import Freshness
+from streams.console.pages import IndexPage, render_index
+from streams.niche_tags import TagNewsFeed, TagReportPublisher, TagReports, format_report, tag_health_rows, tag_news
 
 TRACKED = {"pens": frozenset({"pen", "love"}), "bread": frozenset({"loaf"}), "quiet": frozenset({"shh"})}
 
@@ -78,3 +80,17 @@ def test_demo_feed_says_a_niche_news_once_and_again_only_when_it_changes() -> No
     for i in range(200):  # #nib drowns in posts without it: its suggestion weakens
         book.observe(["pen"], ("pens",), f"instagram:q{i}", 8_000, 0.05, 0.9, float(100 + i))
     assert feed.line(b"pens", encode(book.report("pens"))) == "niche pens: generic tracked tag #love; suggested #nib (0.13)"
+
+
+def test_console_tag_health_lists_tracked_tags_with_verdicts_then_suggestions() -> None:
+    book = _book()
+    reports = {name: book.report(name) for name in ("pens", "bread")}
+    health = tag_health_rows(reports)
+    assert health is not None and set(health) == {"pens", "bread"}
+    verdicts = {row["tag"]: row["verdict"] for row in health["pens"]}
+    assert verdicts["#pen"] == "specific" and str(verdicts["#love"]).startswith("generic: spread: only 33%")
+    assert verdicts["#nib"] == "suggested (score 1.00)"
+    assert set(tag_health_rows(reports, "bread") or {}) == {"bread"}
+    assert tag_health_rows({}) is None
+    page = render_index(IndexPage(boards=[], alerts=[], counts={}, freshness=Freshness(0, None, ()), tag_health=health))
+    assert 'id="tag-health"' in page and "generic: spread" in page
