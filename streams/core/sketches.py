@@ -57,6 +57,17 @@ class AccountSample:
         if len(values) == self.k:
             self.threshold = max(values)
 
+    def merge(self, other: AccountSample) -> None:
+        """Union with another sample of the same ``k`` (an account seen by both keeps ``other``'s values)."""
+        values = self.values
+        values.update(other.values)
+        if len(values) > self.k:
+            for h in sorted(values)[self.k:]:
+                del values[h]
+        # The k smallest of the union are the union's sample: each side held every hash of
+        # its own below its k-th, and the union's k-th is at most either side's.
+        self.threshold = max(values) if len(values) == self.k else 1 << 64
+
     def distinct(self) -> int:
         """Distinct accounts seen: exact below ``k``, the KMV estimate above."""
         if len(self.values) < self.k:
@@ -110,6 +121,36 @@ class SpaceSaving(Generic[E]):
 
     def __len__(self) -> int:
         return len(self.entries)
+
+    def merge(self, other: SpaceSaving[E], combine: Callable[[E, E], None], copy: Callable[[E], E]) -> None:
+        """Fold another sketch in (Agarwal et al.'s mergeable summaries): counts add up; a key
+        missing from a full side may have had up to that side's minimum there, which is added
+        to its count and error; then the least counted keys beyond ``capacity`` are dropped."""
+        mine_min = self._min_count() if len(self.entries) >= self.capacity else 0
+        theirs_min = other._min_count() if len(other.entries) >= other.capacity else 0
+        entries = self.entries
+        for key, entry in entries.items():
+            if key not in other.entries and theirs_min:
+                entry.count += theirs_min
+                entry.error += theirs_min
+        for key, theirs in other.entries.items():
+            mine = entries.get(key)
+            if mine is None:
+                added = copy(theirs)
+                added.count += mine_min
+                added.error += mine_min
+                entries[key] = added
+            else:
+                combine(mine, theirs)
+        if len(entries) > self.capacity:
+            ranked = sorted(entries, key=lambda k: (-entries[k].count, k))
+            for key in ranked[self.capacity:]:
+                del entries[key]
+        self._heap = [(entry.count, key) for key, entry in entries.items()]
+        heapq.heapify(self._heap)
+
+    def _min_count(self) -> int:
+        return min((entry.count for entry in self.entries.values()), default=0)
 
     def _evict_min(self) -> int:
         heap, entries = self._heap, self.entries

@@ -14,7 +14,9 @@ its multi count + its untracked count``, and a tag's **specificity** in a niche 
 of those posts that belong to this niche alone (lift = specificity / the niche's share of
 all posts; PMI = log2 lift). Every table is a space-saving sketch (streams/core/sketches.py),
 so memory is bounded by the configured capacities however many distinct tags appear, and
-the counts are exact while no key has been evicted.
+the counts are exact while no key has been evicted. Books of disjoint posts merge
+(:meth:`TagBook.merge`): what two workers count over their own partitions, merged, is what
+one worker counting everything has (exactly, while no table is full).
 
 A tracked tag is **generic** when its posts are spread outside the niche (specificity
 below ``spread_specificity``, or below ``peer_specificity_ratio`` times the median
@@ -116,8 +118,42 @@ class NicheTags:
                 co_weight[tracked] = co_weight.get(tracked, 0.0) + share
 
 
+    def merge(self, other: NicheTags) -> None:
+        self.posts += other.posts
+        self.exclusive_posts += other.exclusive_posts
+        self.newest_ts = max(self.newest_ts, other.newest_ts)
+        self.accounts.merge(other.accounts)
+        self.tag_sets.merge(other.tag_sets, _add_counts, _copy_bucket)
+        self.tags.merge(other.tags, _merge_entry, self._copy_entry)
+
+    def _copy_entry(self, entry: TagEntry) -> TagEntry:
+        copied = TagEntry(0, 0, AccountSample(self.config.accounts_per_tag))
+        _merge_entry(copied, entry)
+        return copied
+
+
 def _bucket(floor: int) -> BucketCount:
     return BucketCount(floor, floor)
+
+
+def _add_counts(mine: BucketCount, theirs: BucketCount) -> None:
+    mine.count += theirs.count
+    mine.error += theirs.error
+
+
+def _copy_bucket(counted: BucketCount) -> BucketCount:
+    return BucketCount(counted.count, counted.error)
+
+
+def _merge_entry(mine: TagEntry, theirs: TagEntry) -> None:
+    mine.count += theirs.count
+    mine.error += theirs.error
+    mine.exclusive += theirs.exclusive
+    mine.accounts.merge(theirs.accounts)
+    for tracked, n in theirs.co_posts.items():
+        mine.co_posts[tracked] = mine.co_posts.get(tracked, 0) + n
+    for tracked, w in theirs.co_weight.items():
+        mine.co_weight[tracked] = mine.co_weight.get(tracked, 0.0) + w
 
 
 class TagBook:
@@ -151,6 +187,18 @@ class TagBook:
             stats.observe(
                 normal, [t for t in normal if t in tracked], exclusive, account_id, followers, rate, weight, ts
             )
+
+    def merge(self, other: TagBook) -> None:
+        """Fold in the statistics of a disjoint set of posts (another worker's partitions):
+        exact while no table is full, within the space-saving error bounds otherwise."""
+        self.total_posts += other.total_posts
+        self.untracked.merge(other.untracked, _add_counts, _copy_bucket)
+        self.multi.merge(other.multi, _add_counts, _copy_bucket)
+        for name, theirs in other.niches.items():
+            mine = self.niches.get(name)
+            if mine is None:
+                mine = self.niches[name] = NicheTags(self.config)
+            mine.merge(theirs)
 
     def posts_carrying(self, tag: str) -> int:
         """Posts carrying the tag anywhere: in one niche, in several, or in none."""

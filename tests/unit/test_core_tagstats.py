@@ -199,3 +199,82 @@ def test_an_engine_without_a_tag_book_keeps_no_tag_statistics() -> None:
     engine.process(decode_event(post_bytes()))
     assert engine.tags is None
 
+
+
+def _split_by_account(posts: list[tuple[int, list[str], int, float]]) -> tuple[list, list]:
+    return [p for p in posts if p[0] % 2 == 0], [p for p in posts if p[0] % 2 == 1]
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(post_strategy, min_size=1, max_size=60))
+def test_two_books_over_disjoint_accounts_merge_into_the_book_of_all_posts(
+    posts: list[tuple[int, list[str], int, float]],
+) -> None:
+    whole, left, right = _book(), _book(), _book()
+    _observe_all(whole, posts)
+    evens, odds = _split_by_account(posts)
+    _observe_all(left, evens)
+    _observe_all(right, odds)
+    left.merge(right)
+    for name in NICHES:
+        assert left.report(name).model_dump(exclude={"updated_at"}) == whole.report(name).model_dump(exclude={"updated_at"})
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.lists(st.integers(0, 30), min_size=1, max_size=300), st.lists(st.integers(0, 30), max_size=300),
+       st.integers(2, 10))
+def test_merged_space_saving_counts_still_bound_the_true_counts(left: list[int], right: list[int], capacity: int) -> None:
+    def sketch(keys: list[int]) -> SpaceSaving[BucketCount]:
+        built: SpaceSaving[BucketCount] = SpaceSaving(capacity, lambda floor: BucketCount(floor, floor))
+        for key in keys:
+            built.entry(str(key)).count += 1
+        return built
+
+    merged = sketch(left)
+    merged.merge(sketch(right), lambda a, b: (setattr(a, "count", a.count + b.count), setattr(a, "error", a.error + b.error)),
+                 lambda e: BucketCount(e.count, e.error))
+    true = Counter(str(k) for k in left + right)
+    assert len(merged) <= capacity
+    for key, entry in merged.items():
+        assert entry.count - entry.error <= true[key] <= entry.count
+    merged.entry("new").count += 1  # the heap is consistent after a merge: eviction still works
+    assert len(merged) <= capacity
+
+
+def test_merged_account_samples_estimate_the_union() -> None:
+    left, right = AccountSample(128), AccountSample(128)
+    for i in range(6_000):
+        (left if i % 3 else right).observe(f"instagram:user{i}", i, 0.01)
+    left.merge(right)
+    assert len(left.values) == 128 and abs(left.distinct() - 6_000) / 6_000 < 0.25
+
+
+def test_tag_statistics_of_two_engines_splitting_the_accounts_merge_into_one_engines() -> None:
+    import zlib
+
+    import orjson
+
+    from streams.feeds.simulator import Scenario
+
+    scenario = Scenario(5, accounts=80, days=12)
+    # One specific tag left untracked, so that there is a suggestion to compare.
+    niches = [NicheDefinition(name=name, tags=[t for t in tags if t != "inkswatch"]) for name, tags in scenario.niches.items()]
+    whole, halves = TagBook(), (TagBook(), TagBook())
+    one = Engine(niches=niches, tags=whole)
+    two = (Engine(niches=niches, tags=halves[0]), Engine(niches=niches, tags=halves[1]))
+    for event in scenario.events():
+        decoded = decode_event(orjson.dumps(event))
+        one.process(decoded)
+        two[zlib.crc32(decoded.account_id.encode()) % 2].process(decoded)
+    merged = halves[0]
+    merged.merge(halves[1])
+    for name in one.niche_names:
+        single, split = whole.report(name), merged.report(name)
+        assert split.tags == single.tags and split.posts == single.posts
+        assert split.generic_only_share == single.generic_only_share
+        # Suggestions weigh posts by their authors' scores, which still come from each
+        # engine's own cohorts: the same tags, scores close.
+        assert [s.tag for s in split.suggested] == [s.tag for s in single.suggested]
+        for a, b in zip(split.suggested, single.suggested):
+            assert abs(a.score - b.score) < 0.02, (name, a, b)
+    assert whole.report("fountainpens").suggested[0].tag == "inkswatch"
