@@ -18,11 +18,12 @@ the counts are exact while no key has been evicted. Books of disjoint posts merg
 (:meth:`TagBook.merge`): what two workers count over their own partitions, merged, is what
 one worker counting everything has (exactly, while no table is full).
 
-A tracked tag is **generic** when its posts are spread outside the niche (specificity
-below ``spread_specificity``, or below ``peer_specificity_ratio`` times the median
-specificity of the niche's other tracked tags) or when its users are large accounts with low engagement
-(median followers at least ``large_followers_ratio`` times the niche's, median engagement
-rate at most ``low_engagement_ratio`` times the niche's). **Suggestions** are untracked,
+A tag is **generic** when its posts are spread outside the niche (specificity below
+``spread_specificity``, unless ``owned_elsewhere_share`` of them belong to one other niche
+alone; or, for a tracked tag, below ``peer_specificity_ratio`` times the median
+specificity of the niche's other tracked tags) or when its users are large accounts with low engagement (median
+followers at least ``large_followers_ratio`` times the niche's, median engagement rate at
+most ``low_engagement_ratio`` times the niche's). **Suggestions** are untracked,
 non-generic tags ranked by ``specificity x`` the share of the niche's specific-tag posts
 carrying them, each post weighted by its author's micro-influencer score.
 """
@@ -51,6 +52,7 @@ class TagStatsConfig:
     min_posts_to_flag: int = 20
     spread_specificity: float = 0.5  # below: most of its posts belong elsewhere
     peer_specificity_ratio: float = 0.75  # below this x the median of the niche's other tracked tags
+    owned_elsewhere_share: float = 0.75  # an untracked tag this concentrated in one other niche is that niche's
     large_followers_ratio: float = 3.0
     low_engagement_ratio: float = 0.5
     min_posts_to_suggest: int = 5
@@ -246,6 +248,15 @@ class TagBook:
         total = self.posts_carrying(tag)
         return min(1.0, entry.exclusive / total) if total else 0.0
 
+    def _owned_elsewhere(self, tag: str, stats: NicheTags, total: int) -> bool:
+        """Whether most posts carrying the tag belong to one other niche alone."""
+        owned = self.config.owned_elsewhere_share
+        for other in self.niches.values():
+            entry = other.tags.get(tag)
+            if other is not stats and entry is not None and total and entry.exclusive / total >= owned:
+                return True
+        return False
+
     def _row(
         self, stats: NicheTags, tag: str, entry: TagEntry, specificity: float, tracked: bool,
         peer_specificity: float | None, niche_followers: float, niche_rate: float,
@@ -257,7 +268,9 @@ class TagBook:
         reasons: list[str] = []
         if entry.count >= config.min_posts_to_flag:
             total = self.posts_carrying(tag)
-            if specificity < config.spread_specificity:
+            if specificity < config.spread_specificity and not tracked and self._owned_elsewhere(tag, stats, total):
+                pass  # another niche's own tag seen here: not generic, and not this niche's to suggest
+            elif specificity < config.spread_specificity:
                 reasons.append(
                     f"spread: only {specificity:.0%} of the {total:,} posts carrying it belong to this niche alone"
                 )

@@ -278,3 +278,21 @@ def test_tag_statistics_of_two_engines_splitting_the_accounts_merge_into_one_eng
         for a, b in zip(split.suggested, single.suggested):
             assert abs(a.score - b.score) < 0.02, (name, a, b)
     assert whole.report("fountainpens").suggested[0].tag == "inkswatch"
+
+
+def test_another_niches_own_tag_seen_here_is_neither_generic_nor_suggested() -> None:
+    book = _book(TagStatsConfig(min_posts_to_flag=5, min_posts_to_suggest=3, min_accounts_to_suggest=2))
+    for i in range(30):
+        book.observe(["loaf", "crumb"], ("bread",), f"instagram:b{i % 6}", 5_000, 0.05, 0.8, float(i))
+        book.observe(["pen", "ink", "love"], ("pens",), f"instagram:p{i % 6}", 5_000, 0.05, 0.8, float(i))
+        for _ in range(2):
+            book.observe(["love", "fyp"], (), f"instagram:x{i % 6}", 5_000, 0.05, 0.8, float(i))
+        if i % 3 == 0:  # a pens account that also bakes, and says so with #yeast (bread's, here untracked)
+            book.observe(["pen", "yeast"], ("pens",), "instagram:p0", 5_000, 0.05, 0.8, float(i))
+            book.observe(["loaf", "yeast"], ("bread",), f"instagram:b{i % 6}", 5_000, 0.05, 0.8, float(i))
+            book.observe(["loaf", "yeast"], ("bread",), f"instagram:b{(i + 1) % 6}", 5_000, 0.05, 0.8, float(i))
+            book.observe(["loaf", "yeast"], ("bread",), f"instagram:b{(i + 2) % 6}", 5_000, 0.05, 0.8, float(i))
+    rows = {row.tag: row for row in book.report("pens").tags}
+    assert not rows["yeast"].generic and rows["yeast"].specificity == 0.25  # 10 of 40
+    assert rows["love"].generic  # two thirds of its posts are untracked ones: spread
+    assert "yeast" not in [s.tag for s in book.report("pens").suggested]
