@@ -17,7 +17,9 @@ are added as supporting evidence. Posts are judged by the interactions they are 
 to collect in all, not by what a young observation showed. Verdicts that the next hours
 may overturn wait, without an alert:
 
-    unexplained, gradual      up to classification_hold_s for an explanation to show up
+    unexplained, gradual      up to audience_hold_s, until the posts since show whether
+                              engagement grew with the followers (people engage, bought
+                              followers do not: explain.audience_response)
     unexplained, unobserved   up to conversion_window_s when the growth arrived across a
                               gap without observations of unobserved_gap_s and three times
                               the account's usual interval (posts from the gap are seen
@@ -40,7 +42,16 @@ from typing import TYPE_CHECKING
 
 from schemas.events import Classification, Evidence
 from streams.core.config import HOUR, EngineConfig
-from streams.core.explain import Explanation, Usual, conversion_for, explain, lifetime_interactions, usual_interactions
+from streams.core.explain import (
+    AudienceResponse,
+    Explanation,
+    Usual,
+    audience_response,
+    conversion_for,
+    explain,
+    lifetime_interactions,
+    usual_interactions,
+)
 from streams.core.mentions import MentionBook
 from streams.core.state import AccountState
 from streams.core.stats import median
@@ -151,7 +162,16 @@ def classify(
         last_credit = max((p.posted_ts for p in near if usual.extra(lifetime_interactions(p, config)) > 0), default=start)
         still_converting = t < last_credit + config.conversion_window_s
         return Verdict("organic_breakout", evidence, still_converting, config.conversion_window_s)
+    # Followers that came from off the platform (press, a move from another network) are
+    # people: they engage, and the account's next posts show it. Bought ones do not.
+    audience = audience_response(posts, usual, found.ref_ts, found.ref_followers, config)
+    if audience.posts:
+        evidence.append(_audience_evidence(audience))
+    if audience.verdict == "followed":
+        return Verdict("organic_breakout", evidence)
     evidence.extend(_purchase_tells(state, config, found, points, posts))
+    if gradual and audience.verdict is None:
+        return Verdict("suspected_purchase", evidence, True, config.audience_hold_s)
     # Real followers arrive over hours as a post or a mention spreads, bought followers in
     # one step: gradual growth waits for an explanation (bounded by classification_hold_s).
     # Growth that arrived while the account went unobserved may come from posts published
@@ -264,6 +284,20 @@ def _purchase_tells(
             )
         )
     return tells
+
+
+def _audience_evidence(audience: AudienceResponse) -> Evidence:
+    how = {
+        "followed": "engagement grew with the new followers: they are people",
+        "not_followed": "engagement stayed where it was: the new followers do not engage",
+        None: "too few posts since to tell",
+    }[audience.verdict]
+    return Evidence(
+        name="engagement_follows_followers",
+        value=round(audience.slope, 3),
+        detail=f"{audience.posts} post(s) since the growth began: interactions moved {audience.slope:.2f}x as far as "
+        f"followers did (log scale, +/- {audience.standard_error:.2f}); {how}",
+    )
 
 
 def _usual_interval(state: AccountState) -> float:

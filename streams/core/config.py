@@ -83,6 +83,8 @@ class EngineConfig:
     post_maturity_s: float = 12 * HOUR  # a post collects most of its interactions by then
     classification_hold_s: float = 12 * HOUR  # longest wait for gradual growth to be explained
     unobserved_gap_s: float = 24 * HOUR  # growth across a gap this long waits for the gap's posts
+    audience_hold_s: float = 72 * HOUR  # gradual unexplained growth waits this long to see if engagement follows
+    audience_z: float = 2.0  # engagement followed (or not) once its slope is this many errors from 0.5
 
     # --- influencer score ----------------------------------------------------------------
     tiers: TierBounds = field(default_factory=TierBounds)

@@ -58,6 +58,8 @@ from streams.core.windows import PostObservation
 MIN_LEARNING_WINDOW_S = 12 * HOUR
 MAD_TO_SIGMA = 1.4826
 DEFAULT_SPREAD = 1.0 / 3.0
+DEFAULT_LOG_SPREAD = 0.5
+MIN_LOG_SPREAD = 0.1
 ConversionSource = Literal["account", "tier"]
 
 
@@ -68,6 +70,7 @@ class Usual:
     median: float
     spread: float  # 1.4826 x MAD: the post-to-post noise
     posts: int  # 0: no history of its own, judged against the tier's typical rate
+    log_spread: float = DEFAULT_LOG_SPREAD  # the same noise, of log interactions
 
     def extra(self, interactions: float) -> float:
         excess = interactions - self.median
@@ -115,7 +118,10 @@ def usual_interactions(
         return Usual(typical, DEFAULT_SPREAD * typical, 0)
     mid = max(median(earlier), 1.0)
     spread = MAD_TO_SIGMA * median([abs(x - mid) for x in earlier])
-    return Usual(mid, spread, len(earlier))
+    logs = [math.log(max(x, 1.0)) for x in earlier]
+    log_mid = median(logs)
+    log_spread = max(MAD_TO_SIGMA * median([abs(x - log_mid) for x in logs]), MIN_LOG_SPREAD)
+    return Usual(mid, spread, len(earlier), log_spread)
 
 
 def conversion_for(
@@ -191,3 +197,52 @@ def _followers_at(state: AccountState, ts: float) -> tuple[int, int] | None:
 def _near_purchase(state: AccountState, start: float, end: float, config: EngineConfig) -> bool:
     # Growth that ended in a purchase alert was bought, not earned: never learn from it.
     return any(start <= alert_ts <= end + config.short_window_s for alert_ts in state.purchase_alerts)
+
+
+AudienceVerdict = Literal["followed", "not_followed"]
+
+
+@dataclass(frozen=True, slots=True)
+class AudienceResponse:
+    """Did engagement grow with the new followers? (Real people engage, bought ones do not.)"""
+
+    verdict: AudienceVerdict | None  # None: too little to tell yet
+    posts: int
+    slope: float  # 1: interactions grew in step with followers; 0: they stayed where they were
+    standard_error: float
+
+
+def audience_response(
+    posts: list[PostObservation], usual: Usual, since_ts: float, followers_before: int, config: EngineConfig
+) -> AudienceResponse:
+    """Regress the log of posts' interactions (over the usual) on the log of their followers
+    (over ``followers_before``) for posts published since ``since_ts``, through the origin.
+
+    If the new followers are people, engagement scales with them and the slope is about 1;
+    if they were bought, it stays flat and the slope is about 0. The verdict is the nearer
+    of the two once the slope is ``audience_z`` standard errors (the usual log spread over
+    the followers' spread) from their midpoint, 0.5; before that there is none (a
+    sequential test: every new post can settle it).
+    """
+    sxx = sxy = 0.0
+    n = 0
+    for post in posts:
+        if post.posted_ts < since_ts or post.followers <= followers_before or followers_before <= 0:
+            continue
+        if post.observed_ts - post.posted_ts < config.post_maturity_s / 2:
+            continue  # too young for its lifetime estimate to carry weight
+        g = math.log(post.followers / followers_before)
+        d = math.log(max(lifetime_interactions(post, config), 1.0) / usual.median)
+        sxx += g * g
+        sxy += g * d
+        n += 1
+    if n == 0 or sxx <= 0.0:
+        return AudienceResponse(None, 0, 0.0, math.inf)
+    slope = sxy / sxx
+    error = usual.log_spread / math.sqrt(sxx)
+    z = (slope - 0.5) / error  # how far the slope is from the midpoint of the two answers
+    if z >= config.audience_z:
+        return AudienceResponse("followed", n, slope, error)
+    if z <= -config.audience_z:
+        return AudienceResponse("not_followed", n, slope, error)
+    return AudienceResponse(None, n, slope, error)

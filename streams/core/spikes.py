@@ -28,7 +28,7 @@ from datetime import UTC, datetime
 from schemas.events import FollowerSpikeAlert
 from streams.core.classify import classify
 from streams.core.config import HOUR, EngineConfig
-from streams.core.counts import display_unit
+from streams.core.counts import display_unit, shown_from
 from streams.core.mentions import MentionBook
 from streams.core.state import AccountState, Baseline, Episode
 from streams.core.stats import median
@@ -60,20 +60,40 @@ def evaluate(state: AccountState, config: EngineConfig, mentions: MentionBook | 
             found = find_exceedance(state, config, 0.0)
             if found is not None:
                 episode.last_exceed_ts = max(episode.last_exceed_ts, int(t))
-                if episode.classification == "organic_breakout" and episode.alert_ts:
-                    # An organic episode must not hide a purchase made while it lasts:
-                    # growth beyond the alert is judged on its own.
-                    fresh = find_exceedance(state, config, float(episode.alert_ts))
-                    if fresh is not None:
-                        return _open_episode(state, config, fresh, mentions, purchase_only=True)
+            if episode.classification == "organic_breakout" and episode.alert_ts:
+                # An organic episode must not hide a purchase made while it lasts:
+                # growth beyond the alert is judged on its own.
+                fresh = find_exceedance(state, config, float(episode.alert_ts)) if found is not None else None
+                fresh = fresh or _held_spike(state, config)
+                if fresh is not None:
+                    return _open_episode(state, config, fresh, mentions, purchase_only=True)
             return None
         guard = float(episode.last_exceed_ts)  # closed: never compare across it again
-    found = find_exceedance(state, config, guard)
+    found = find_exceedance(state, config, guard) or _held_spike(state, config)
     if found is None:
         if state.pending_since is not None and t - state.pending_since > config.conversion_window_s:
             state.pending_since = state.pending_start = None  # faded before a verdict was needed
         return None
     return _open_episode(state, config, found, mentions)
+
+
+def _held_spike(state: AccountState, config: EngineConfig) -> Exceedance | None:
+    """A held spike whose growth has left the windows, judged from where it was first seen.
+
+    Bought followers stay: a spike waiting for its verdict must not be forgotten because
+    the windows moved past its step while it waited.
+    """
+    if state.pending_start is None:
+        return None
+    # The baseline from before the growth began: an open episode's start if earlier.
+    began = float(state.pending_start)
+    if state.episode is not None:
+        began = min(began, float(state.episode.start_ts))
+    baseline = baseline_before(state, config, "held", began)
+    sigma = _sigma(baseline, state.followers, config)
+    seed = Exceedance("short", float(state.pending_start), 0, 0.0, 0.0, 0.0, baseline, sigma)
+    held = _rebased(state, config, seed, float(state.pending_start))
+    return held if held.ref_followers and held.excess >= held.threshold else None
 
 
 def find_exceedance(state: AccountState, config: EngineConfig, guard_ts: float) -> Exceedance | None:
@@ -133,7 +153,7 @@ def _short_test(state: AccountState, config: EngineConfig, guard_ts: float) -> E
                 limit = ceiling_r
             continue
         limit = -math.inf  # a reference passed the pre-check: no shortcut from this scan
-        hit = _test(config, "short", t, followers, ref_ts, ref_followers, baseline, sigma, relative)
+        hit = _test(config, "short", t, followers, ref_ts, ref_followers, baseline, sigma, relative, state.platform)
         if hit is not None:
             found = hit
     if found is None:
@@ -167,7 +187,9 @@ def _long_test(state: AccountState, config: EngineConfig, guard_ts: float) -> Ex
     if excess < config.min_excess_followers or excess < config.long_min_relative * ref_followers:
         return None
     sigma = _sigma(baseline, followers, config)
-    return _test(config, "long", t, followers, ref_ts, ref_followers, baseline, sigma, config.long_min_relative)
+    return _test(
+        config, "long", t, followers, ref_ts, ref_followers, baseline, sigma, config.long_min_relative, state.platform
+    )
 
 
 def _test(
@@ -180,6 +202,7 @@ def _test(
     baseline: Baseline,
     sigma: float,
     min_relative: float,
+    platform: str,
 ) -> Exceedance | None:
     hours = max((t - ref_ts) / HOUR, 1.0 / 60.0)
     # A shrinking baseline (e.g. bought followers being removed) must not turn a flat
@@ -187,7 +210,8 @@ def _test(
     expected = max(baseline.median_per_hour, 0.0) * hours
     # A count that may be a display rounding is a range (counts.py): the least growth
     # the two ranges allow is what counts.
-    excess = followers - display_unit(followers) - ref_followers - display_unit(ref_followers) - expected
+    shown = shown_from(platform)
+    excess = followers - display_unit(followers, shown) - ref_followers - display_unit(ref_followers, shown) - expected
     threshold = max(config.min_excess_followers, min_relative * ref_followers, config.sigma_k * sigma * math.sqrt(hours))
     if excess < threshold:
         return None
@@ -238,11 +262,12 @@ def _hourly_rates(state: AccountState, hour: int) -> tuple[list[int], list[float
             ends, rates = cached[1][start : clean - 1], cached[2][start : clean - 1]
             position = clean - 1 - start
     contiguous = True  # one rate per pair of neighbours: what the reuse above relies on
+    shown = shown_from(state.platform)
     if position < len(order):
         t0, f0 = buckets[order[position]]
         for index in order[position + 1 :]:
             t1, f1 = buckets[index]
-            if f1 % 100 == 0 and display_unit(f1):
+            if f1 % 100 == 0 and display_unit(f1, shown):
                 contiguous = False  # maybe rounded for display (counts.py): no rate from it
                 continue
             if t1 > t0:

@@ -5,7 +5,8 @@ posts are re-observed as their counters grow. Scenarios bend the follower curve:
 a bought step (engagement unchanged: the new followers are not real), a drip-fed purchase,
 a viral post followed by real growth, a good (not viral) post followed by a proportional
 gain (``earlier_good_posts`` more of them, every 40 h before it, teach the account's
-conversion), and a purge.
+conversion), real followers arriving from off the platform over a day and a half with no post
+to explain them (press), and a purge.
 """
 
 from __future__ import annotations
@@ -20,7 +21,8 @@ from typing import Literal
 HOUR = 3600
 START = int(datetime(2026, 3, 1, tzinfo=UTC).timestamp())
 
-Scenario = Literal["none", "purchase_step", "purchase_drip", "viral", "good_post", "purge"]
+Scenario = Literal["none", "purchase_step", "purchase_drip", "viral", "good_post", "press", "purge"]
+PRESS_HOURS = 36.0
 GOOD_POST_SPACING_H = 40.0
 GAIN_HOURS = 36.0
 
@@ -67,6 +69,8 @@ def account_events(spec: AccountSpec, days: float = 12.0, seed: int = 0) -> Iter
             bought += spec.amount
         elif spec.scenario == "purchase_drip" and at <= hours < at + 24 * 5:
             bought += spec.amount / (24 * 5 / step)
+        elif spec.scenario == "press" and at <= hours < at + PRESS_HOURS:
+            real += spec.amount / (PRESS_HOURS / step)  # people who read about the account: they engage
         elif spec.scenario == "purge" and at <= hours < at + step:
             real -= spec.amount
         elif spec.scenario == "viral" and viral_post_at is not None and hours - viral_post_at < 36:

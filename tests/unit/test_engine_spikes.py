@@ -266,3 +266,26 @@ def test_growth_after_a_collector_outage_waits_for_the_posts_published_during_it
     observed = [e for e in events if _ts(e["observed_at"]) not in outage]
     assert len(observed) < len(events)
     assert "suspected_purchase" not in [a.classification for a in run(observed)]
+
+
+def test_followers_arriving_from_off_the_platform_who_engage_are_not_a_purchase() -> None:
+    # A press article: 30% more followers over a day and a half, no post explains them, but
+    # they are people and the account's next posts draw 30% more interactions.
+    spec = AccountSpec("instagram:press", followers=20_000, scenario="press", amount=6_000)
+    alerts = run(events_of(spec, days=14))
+    assert "suspected_purchase" not in [a.classification for a in alerts]
+    follows = [e for a in alerts for e in a.evidence if e.name == "engagement_follows_followers"]
+    assert follows and follows[-1].value >= 0.5
+
+
+def test_the_same_gradual_growth_without_engagement_following_it_is_a_purchase() -> None:
+    # The same curve, but the posts draw what they drew before it: the new followers never engage.
+    spec = AccountSpec("instagram:press", followers=20_000, scenario="press", amount=6_000)
+    events = events_of(spec, days=14)
+    at = _first_ts(events) + int(spec.scenario_at_h * 3600)
+    flat = [
+        {**e, "likes": int(e["likes"] * 20_000 / e["followers"]), "comments": 0, "shares": 0}
+        if e["kind"] == "post" and _ts(e["posted_at"]) >= at else e
+        for e in events
+    ]
+    assert "suspected_purchase" in [a.classification for a in run(flat)]

@@ -59,3 +59,33 @@ def test_posts_within_the_usual_noise_earn_little_credit() -> None:
     assert usual.extra(500) == 0.0
     assert usual.extra(660) <= 0.2 * 60
     assert usual.extra(1_500) == 900.0
+
+
+def _after(followers: int, interactions: int, posted: int) -> PostObservation:
+    return PostObservation(posted, posted + 86_400, interactions, followers, None, ("pens",), 0)
+
+
+def test_engagement_that_grows_with_the_followers_says_they_are_people() -> None:
+    from streams.core.explain import audience_response
+
+    usual = Usual(median=600.0, spread=150.0, posts=12, log_spread=0.25)
+    # Twice the followers, twice the interactions.
+    posts = [_after(39_000, 1_150, 100), _after(40_000, 1_250, 200), _after(41_000, 1_180, 300)]
+    response = audience_response(posts, usual, 0, 20_000, CONFIG)
+    assert response.verdict == "followed" and response.posts == 3
+
+
+def test_engagement_that_stays_where_it_was_says_the_followers_were_bought() -> None:
+    from streams.core.explain import audience_response
+
+    usual = Usual(median=600.0, spread=150.0, posts=12, log_spread=0.25)
+    posts = [_after(39_000, 590, 100), _after(40_000, 620, 200), _after(41_000, 600, 300)]
+    assert audience_response(posts, usual, 0, 20_000, CONFIG).verdict == "not_followed"
+
+
+def test_one_noisy_post_after_a_small_gain_settles_nothing() -> None:
+    from streams.core.explain import audience_response
+
+    usual = Usual(median=600.0, spread=300.0, posts=12, log_spread=0.5)
+    response = audience_response([_after(20_600, 700, 100)], usual, 0, 20_000, CONFIG)
+    assert response.verdict is None and response.posts == 1
