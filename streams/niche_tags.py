@@ -7,9 +7,10 @@
                         |
                         +--> `nichewatch niches report NAME` (reads the topic to its end)
 
-A worker publishes what its own partitions saw; with several workers the latest report of
-a niche wins, so the figures describe one worker's share of the accounts (the same tags
-are flagged, the counts are smaller).
+A worker publishes what its own partitions saw since it started (the statistics live in
+memory); with several workers the latest report of a niche wins, so the figures describe
+one worker's share of the accounts (the same tags are flagged, the counts are smaller).
+TagBook.merge is the building block for one cluster-wide report.
 """
 
 from __future__ import annotations

@@ -112,8 +112,9 @@ class Engine:
             self.mentions.record(account_id, event.text, posted, event.followers)
             niches = self.matcher.match(event.tags)
             interactions = event.likes + event.comments + event.shares
-            if self.tags is not None:
-                self._observe_tags(state, event, niches, interactions, ts)
+            tag_book = self.tags
+            if tag_book is not None and event.post_id not in state.posts.posts:
+                self._observe_tags(tag_book, state, event, niches, interactions, ts)
             if config.reorder_delay_s <= 0:
                 outputs = self._apply_fields(
                     state, ts, event.followers, event.handle, event.post_id, int(posted), interactions,
@@ -145,12 +146,14 @@ class Engine:
                 self.store[account_id] = state
         return outputs
 
+    @staticmethod
     def _observe_tags(
-        self, state: AccountState, event: Post, niches: tuple[str, ...], interactions: int, ts: float
+        book: TagBook, state: AccountState, event: Post, niches: tuple[str, ...], interactions: int, ts: float
     ) -> None:
-        # Each post once: re-observations (in the window, or still buffered) are not counted.
+        # Each post once: re-observations (in the window, checked by the caller, or still
+        # buffered) are not counted.
         post_id = event.post_id
-        if post_id in state.posts.posts or any(o.post_id == post_id for o in state.buffer):
+        if state.buffer and any(o.post_id == post_id for o in state.buffer):
             return
         rates = [p.rate for p in state.posts.values()]
         rate = median(rates) if rates else (interactions / event.followers if event.followers > 0 else 0.0)
@@ -162,7 +165,7 @@ class Engine:
             weight = last.score
         else:
             weight = TAG_WEIGHT_UNSCORED * last.score
-        self.tags.observe(event.tags, niches, event.account_id, event.followers, rate, weight, ts)  # type: ignore[union-attr]
+        book.observe(event.tags, niches, event.account_id, event.followers, rate, weight, ts)
 
     def _buffer(self, state: AccountState, observation: Observation) -> list[Output]:
         # Hold observations until the account's event time is reorder_delay past them,
