@@ -19,11 +19,12 @@ the counts are exact while no key has been evicted. Books of disjoint posts merg
 one worker counting everything has (exactly, while no table is full).
 
 A tag is **generic** when its posts are spread outside the niche (specificity below
-``spread_specificity``, unless ``owned_elsewhere_share`` of them belong to one other niche
-alone; or, for a tracked tag, below ``peer_specificity_ratio`` times the median
-specificity of the niche's other tracked tags) or when its users are large accounts with low engagement (median
-followers at least ``large_followers_ratio`` times the niche's, median engagement rate at
-most ``low_engagement_ratio`` times the niche's). **Suggestions** are untracked,
+``spread_specificity``, unless it is another niche's own tag: ``owned_elsewhere_share`` of
+its posts in that niche, and specific there; or, for a tracked tag, below
+``peer_specificity_ratio`` times the median specificity of the niche's other tracked tags)
+or when its users are large accounts with low engagement (median followers at least
+``large_followers_ratio`` times the niche's, median engagement rate at most
+``low_engagement_ratio`` times the niche's). **Suggestions** are untracked,
 non-generic tags ranked by ``specificity x`` the share of the niche's specific-tag posts
 carrying them, each post weighted by its author's micro-influencer score.
 """
@@ -249,12 +250,23 @@ class TagBook:
         return min(1.0, entry.exclusive / total) if total else 0.0
 
     def _owned_elsewhere(self, tag: str, stats: NicheTags, total: int) -> bool:
-        """Whether most posts carrying the tag belong to one other niche alone."""
-        owned = self.config.owned_elsewhere_share
-        for other in self.niches.values():
+        """Whether the tag is another niche's own: most posts carrying it are in that niche,
+        and it is specific there (not spread, and not far below that niche's tracked tags)."""
+        config = self.config
+        for name, other in self.niches.items():
             entry = other.tags.get(tag)
-            if other is not stats and entry is not None and total and entry.exclusive / total >= owned:
-                return True
+            if other is stats or entry is None or not total or entry.count < config.owned_elsewhere_share * total:
+                continue
+            specificity = self._specificity(tag, entry)
+            if specificity < config.spread_specificity:
+                continue
+            tracked = self.tracked_of(name)
+            if tag in tracked:
+                peers = {t: self._specificity(t, e) for t in tracked if t != tag and (e := other.tags.get(t)) is not None}
+                peer = _peer_median(peers, tag)
+                if peer is not None and specificity < config.peer_specificity_ratio * peer:
+                    continue
+            return True
         return False
 
     def _row(
