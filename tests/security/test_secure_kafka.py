@@ -178,9 +178,12 @@ class TestSasl:
             metrics_text = response.read().decode()
         assert "nichewatch_dlq_writes_total" in metrics_text
         assert PASSWORD not in metrics_text
-        for path in ("/", "/alerts/recent", "/niches/pens/top", f"/accounts/instagram:secure-{worker.app_id}"):
+        for path in ("/alerts/recent", "/niches/pens/top", f"/accounts/instagram:secure-{worker.app_id}"):
             status, body = http_get(worker.web_port, path)
             assert PASSWORD not in str(body), path
+        with urllib.request.urlopen(f"http://127.0.0.1:{worker.web_port}/", timeout=10) as response:
+            console = response.read().decode()
+        assert "nichewatch" in console and PASSWORD not in console
         assert worker.process is not None  # configured through the environment, not the command line
         assert PASSWORD.encode() not in Path(f"/proc/{worker.process.pid}/cmdline").read_bytes()
         written = [p for p in worker.workdir.rglob("*") if p.is_file()]
