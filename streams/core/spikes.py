@@ -90,6 +90,9 @@ def _held_spike(state: AccountState, config: EngineConfig) -> Exceedance | None:
     if state.episode is not None:
         began = min(began, float(state.episode.start_ts))
     baseline = baseline_before(state, config, "held", began)
+    if baseline.rates < config.min_baseline_rates:
+        # Too little history before it to know the account's own pace: its pace since.
+        baseline = baseline_before(state, config, "short", state.latest_ts - config.short_window_s)
     sigma = _sigma(baseline, state.followers, config)
     seed = Exceedance("short", float(state.pending_start), 0, 0.0, 0.0, 0.0, baseline, sigma)
     held = _rebased(state, config, seed, float(state.pending_start))
