@@ -209,8 +209,8 @@ class Engine:
         previous_followers = state.followers
         if ts >= state.latest_ts:
             state.handle = handle  # handles change; keep the newest
-        is_post = post_id is not None
         state.observe_followers(ts, followers)
+        is_post = post_id is not None
         new_post = False
         if is_post:
             posts = state.posts

@@ -22,7 +22,7 @@ from __future__ import annotations
 import hashlib
 from bisect import bisect_left, bisect_right
 import math
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from schemas.events import FollowerSpikeAlert
@@ -156,7 +156,7 @@ def _short_test(state: AccountState, config: EngineConfig, guard_ts: float) -> E
                 limit = ceiling_r
             continue
         limit = -math.inf  # a reference passed the pre-check: no shortcut from this scan
-        hit = _test(config, "short", t, followers, ref_ts, ref_followers, baseline, sigma, relative, state.platform)
+        hit = _test(config, "short", t, followers, ref_ts, ref_followers, baseline, sigma, state.platform)
         if hit is not None:
             found = hit
     if found is None:
@@ -190,9 +190,7 @@ def _long_test(state: AccountState, config: EngineConfig, guard_ts: float) -> Ex
     if excess < config.min_excess_followers or excess < config.long_min_relative * ref_followers:
         return None
     sigma = _sigma(baseline, followers, config)
-    return _test(
-        config, "long", t, followers, ref_ts, ref_followers, baseline, sigma, config.long_min_relative, state.platform
-    )
+    return _test(config, "long", t, followers, ref_ts, ref_followers, baseline, sigma, state.platform)
 
 
 def _test(
@@ -204,9 +202,24 @@ def _test(
     ref_followers: int,
     baseline: Baseline,
     sigma: float,
-    min_relative: float,
     platform: str,
 ) -> Exceedance | None:
+    measured = _measure(config, window, t, followers, ref_ts, ref_followers, baseline, sigma, platform)
+    return measured if measured.excess >= measured.threshold else None
+
+
+def _measure(
+    config: EngineConfig,
+    window: str,
+    t: float,
+    followers: int,
+    ref_ts: float,
+    ref_followers: int,
+    baseline: Baseline,
+    sigma: float,
+    platform: str,
+) -> Exceedance:
+    """Growth from the reference to now above the baseline, and the threshold it is held to."""
     hours = max((t - ref_ts) / HOUR, 1.0 / 60.0)
     # A shrinking baseline (e.g. bought followers being removed) must not turn a flat
     # follower count into "growth above expectation".
@@ -215,9 +228,8 @@ def _test(
     # the two ranges allow is what counts.
     shown = shown_from(platform)
     excess = followers - display_unit(followers, shown) - ref_followers - display_unit(ref_followers, shown) - expected
-    threshold = max(config.min_excess_followers, min_relative * ref_followers, config.sigma_k * sigma * math.sqrt(hours))
-    if excess < threshold:
-        return None
+    relative = config.short_min_relative if window == "short" else config.long_min_relative
+    threshold = max(config.min_excess_followers, relative * ref_followers, config.sigma_k * sigma * math.sqrt(hours))
     return Exceedance(window, ref_ts, ref_followers, excess, threshold, expected, baseline, sigma)
 
 
@@ -344,13 +356,10 @@ def _rebased(state: AccountState, config: EngineConfig, found: Exceedance, start
     earlier = state.hourly.at_or_before(start_ts)
     if earlier is None:
         return found
-    ref_ts, ref_followers = earlier
-    hours = max((state.latest_ts - ref_ts) / HOUR, 1.0 / 60.0)
-    expected = max(found.baseline.median_per_hour, 0.0) * hours
-    relative = config.short_min_relative if found.window == "short" else config.long_min_relative
-    threshold = max(config.min_excess_followers, relative * ref_followers, config.sigma_k * found.sigma * math.sqrt(hours))
-    excess = state.followers - ref_followers - expected
-    return replace(found, ref_ts=float(ref_ts), ref_followers=ref_followers, excess=excess, threshold=threshold, expected=expected)
+    return _measure(
+        config, found.window, state.latest_ts, state.followers, float(earlier[0]), earlier[1], found.baseline,
+        found.sigma, state.platform,
+    )
 
 
 def _largest_step_end(points: list[tuple[int, int]]) -> int:
