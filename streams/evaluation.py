@@ -5,7 +5,7 @@ account and ``start <= detected_at <= end + grace``, the grace reaching at least
 account's second follower observation after ``end`` (an account polled once a day cannot
 be caught within 24 hours of anything). A purchase alert matching no purchase
 incident is a false positive, wherever it is. An incident that is *not* a purchase
-(breakout, giveaway, shout-out, purge, spam) is "misflagged" when a purchase alert falls
+(breakout, giveaway, shout-out, press mention, migration, purge, spam) is "misflagged" when a purchase alert falls
 in its window. Labelled ordinary life (``good_post``, ``outage_catchup``) is scored the same
 way, and does not make an account dishonest: an *honest account* carries no incident other
 than ordinary life, and "honest accounts accused" is the share of them with any purchase

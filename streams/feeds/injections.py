@@ -5,7 +5,13 @@ the cases apart is what happens to *engagement*:
 
     bought followers        visible followers jump, real audience (who like/comment) flat
     organic breakout        viral post first, then a surge of real followers; later posts rise
-    giveaway / shout-out    surge together with an engagement burst on one post (or a mention)
+    giveaway / shout-out    surge together with an engagement burst on one post (or a mention);
+                            a shout-out brings a share of the *mentioner's* audience (1-8%),
+                            so a smaller account mentioning a bigger one moves it little
+    press / migration       real followers from off the platform (press coverage: a surge over
+                            one to four days; a move from another network: a steady stream over
+                            one to four days after an announcement post of usual engagement);
+                            no post explains them, they engage at the account's usual rate
     purge                   platform removes followers; engagement unchanged
 
 Ordinary life is labelled too (streams/feeds/realism.py), never as a purchase: ``good_post``
@@ -19,7 +25,7 @@ from __future__ import annotations
 
 import math
 import random
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Literal
 
 from streams.feeds.population import AccountProfile
@@ -27,7 +33,7 @@ from streams.feeds.population import AccountProfile
 EventType = Literal[
     "purchase_instant", "purchase_round", "purchase_small", "purchase_large", "purchase_drip",
     "purchase_spike_decay", "organic_breakout", "giveaway", "shoutout", "purge", "spam_account",
-    "good_post", "outage_catchup",
+    "good_post", "outage_catchup", "press_mention", "migration",
 ]
 Expected = Literal["suspected_purchase", "organic_breakout"] | None
 Shape = Literal["step", "drip", "surge", "purge", "none"]
@@ -49,6 +55,8 @@ EXPECTED: dict[EventType, Expected] = {
     "spam_account": None,
     "good_post": None,
     "outage_catchup": None,
+    "press_mention": None,
+    "migration": None,
 }
 # Labels of ordinary life: an account carrying only these is an honest account.
 ORDINARY_LIFE_TYPES: tuple[EventType, ...] = ("good_post", "outage_catchup")
@@ -59,8 +67,12 @@ SHARE_OF_ACCOUNTS: dict[EventType, float] = {
     "giveaway": 0.03,
     "shoutout": 0.03,
     "purge": 0.03,
+    # Off-platform audiences (last, so adding them left the other incidents' draws as they were).
+    "press_mention": 0.02,
+    "migration": 0.02,
 }
 SPAM_SHARE = 0.025
+SHOUTOUT_CONVERSION = (0.01, 0.08)  # share of the mentioner's audience that follows the mentioned account
 ROUND_NUMBERS = (500, 1_000, 2_000, 2_500, 5_000, 10_000, 20_000, 25_000, 50_000, 100_000, 200_000)
 HOUR = 3600
 DAY = 86_400
@@ -176,6 +188,8 @@ def plan(
             injections.append(injection)
             if event_type == "shoutout":
                 mentioner = _mentioner(rng, regular, profile)
+                injection = _shoutout_reach(injection, mentioner, profile)
+                injections[-1] = injection
                 caption = f"Shout-out to @{profile.handle}, go follow!"
                 mentions.setdefault(mentioner.index, []).append(
                     SpecialPost(injection.start, caption, 1.5, 2.0, 3.0)
@@ -191,6 +205,14 @@ def _take(pool: list[AccountProfile], event_type: EventType) -> AccountProfile |
     return None
 
 
+def _shoutout_reach(injection: Injection, mentioner: AccountProfile, target: AccountProfile) -> Injection:
+    """A shout-out brings at most a share of the mentioner's audience (its own random stream,
+    so the rest of the plan draws as before)."""
+    rng = random.Random(f"nichewatch:shoutout:{target.index}:{injection.start}")
+    reach = rng.uniform(*SHOUTOUT_CONVERSION) * mentioner.followers / max(target.followers, 1)
+    return replace(injection, size=min(injection.size, reach))
+
+
 def _mentioner(rng: random.Random, regular: list[AccountProfile], target: AccountProfile) -> AccountProfile:
     bigger = [p for p in regular if p.followers >= 3 * target.followers and p.index != target.index]
     same_niche = [p for p in bigger if p.niche == target.niche]
@@ -201,7 +223,8 @@ def _mentioner(rng: random.Random, regular: list[AccountProfile], target: Accoun
 def _draw(
     rng: random.Random, event_type: EventType, index: int, start: int, days: int, warmup_days: float
 ) -> Injection:
-    tail = {"purchase_drip": 6 * DAY, "purchase_spike_decay": 5 * DAY, "giveaway": 5 * DAY}.get(event_type, 3 * DAY)
+    tail = {"purchase_drip": 6 * DAY, "purchase_spike_decay": 5 * DAY, "giveaway": 5 * DAY, "press_mention": 5 * DAY,
+            "migration": 5 * DAY}.get(event_type, 3 * DAY)
     earliest = start + int(warmup_days * DAY)
     latest = max(earliest + HOUR, start + days * DAY - tail)
     t0 = rng.randint(earliest, latest)
@@ -222,6 +245,14 @@ def _draw(
                          removed_share=u(0.3, 0.7), removal_start=removal, removal_tau=u(1, 2) * DAY)
     if event_type == "purge":
         return Injection(index, event_type, t0, t0, -u(0.03, 0.15), "purge", u(1, 6) * HOUR)
+    if event_type == "press_mention":
+        # 95% of it within one to four days (three time constants); no post behind it.
+        return Injection(index, event_type, t0, t0, u(0.10, 0.30), "surge", u(8, 32) * HOUR, real_share=1.0)
+    if event_type == "migration":
+        announcement = SpecialPost(t0, "New home for my work: moving over from my other account, welcome!",
+                                   1.0, 1.5, 1.0)
+        return Injection(index, event_type, t0, t0 + int(u(1, 6) * HOUR), u(0.10, 0.30), "drip", u(1, 4) * DAY,
+                         real_share=1.0, posts=(announcement,))
     return _engaged_surge(rng, event_type, index, t0)
 
 
