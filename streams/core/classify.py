@@ -8,8 +8,22 @@ something explains it:
     viral post      a post near the window with >= viral_multiple x the account's median
                     interactions (the tier's typical rate when the account has no history):
                     viral reach converts far beyond any per-post estimate
-    mention         another account with at least as many followers as were gained
-                    mentioned this one (see mentions.py)
+    mention         a shout-out by another account whose audience, at a few percent
+                    converting, can supply what engagement leaves unexplained
+                    (in proportion to the mentioner's followers: see mentions.py)
+
+Posts explain growth only as people arrive: smoothly, as the posts spread. A step inside
+growth that posts explain (a purchase hidden in a real viral surge) is still a suspected
+purchase when it stands out of the growth around it by more than people's arrivals can
+change in that time (``hidden_step``)::
+
+    hourly growth   ..  40  55  70  4,080  85  80  70 ..   (viral surge of a 20,000 account)
+    allowed              neighbours' pace x e^(dt / 4 h) = 85 x 1.28 = 109 in that hour
+    step                 4,080 - 109 = 3,971 >= 400 (2% of followers): suspected purchase
+
+Seen once a day, the same surge falls into one or two intervals and the allowance
+(e^(24 h / 4 h) = 403 x the neighbours' pace) covers it: an account observed that rarely
+is never accused this way.
 
 Otherwise it is a suspected purchase, and the tell-tales that usually come with one
 (round-number jumps, spike-then-decay, engagement rate falling with the new followers)
@@ -42,6 +56,7 @@ from typing import TYPE_CHECKING
 
 from schemas.events import Classification, Evidence
 from streams.core.config import HOUR, EngineConfig
+from streams.core.counts import display_unit, shown_from
 from streams.core.explain import (
     AudienceResponse,
     Explanation,
@@ -142,7 +157,9 @@ def classify(
         and viral[0] >= config.viral_multiple
         and lifetime_interactions(viral[1], config) >= config.viral_min_interactions
     )
-    mention = mentions.explaining(state.account_id, growth, since, t) if mentions else None
+    # A mention explains what engagement leaves unexplained, as far as the rest is still a spike.
+    needed = max(0, math.ceil(explanation.unexplained - found.threshold))
+    mention = mentions.explaining(state.account_id, needed, since, t) if mentions else None
     if mention is not None:
         evidence.append(
             Evidence(
@@ -152,19 +169,32 @@ def classify(
                 f"{(found.ref_ts - mention.ts) / HOUR:+.1f} h before the window",
             )
         )
-    step, step_hours, _ = _largest_step(points)
-    gradual = step < 0.8 * growth
-    if organic or mention is not None:
+    # Counts rounded for display are ranges: a rounding is not a step (the least rise counts).
+    step, step_hours, step_end = _largest_step(points, shown_from(state.platform))
+    continued = _rise_after(state, found, points, step_end, config)
+    gradual = step < 0.8 * growth or continued
+    if mention is not None:
         return Verdict("organic_breakout", evidence)
-    if explained:
+    if organic or explained:
+        # Followers that posts bring arrive as people see the posts; a bought step inside
+        # that growth does not, and posts do not explain it.
+        hidden = hidden_step(state, config, found)
+        if hidden.evidence is not None:
+            evidence.append(hidden.evidence)
+            evidence.extend(_purchase_tells(state, config, found, points, posts))
+            return Verdict("suspected_purchase", evidence)
+        if organic:
+            return Verdict("organic_breakout", evidence, hidden.pending, config.classification_hold_s)
         # Engagement explains the growth so far. Followers a post brings stop coming;
         # a drip-fed purchase keeps going: wait until the post's followers are in.
         last_credit = max((p.posted_ts for p in near if usual.extra(lifetime_interactions(p, config)) > 0), default=start)
         still_converting = t < last_credit + config.conversion_window_s
-        return Verdict("organic_breakout", evidence, still_converting, config.conversion_window_s)
+        return Verdict("organic_breakout", evidence, still_converting or hidden.pending, config.conversion_window_s)
     # Followers that came from off the platform (press, a move from another network) are
     # people: they engage, and the account's next posts show it. Bought ones do not.
-    audience = audience_response(posts, usual, found.ref_ts, found.ref_followers, config)
+    audience = audience_response(
+        posts, usual, found.ref_ts, found.ref_followers, config, lambda ts: _follower_count_at(state, ts)
+    )
     if audience.posts:
         evidence.append(_audience_evidence(audience))
     if audience.verdict == "followed":
@@ -179,6 +209,94 @@ def classify(
     if step_hours * HOUR >= max(config.unobserved_gap_s, 3.0 * _usual_interval(state)):
         return Verdict("suspected_purchase", evidence, True, config.conversion_window_s)
     return Verdict("suspected_purchase", evidence, gradual, config.classification_hold_s)
+
+
+def _rise_after(
+    state: AccountState, found: Exceedance, points: list[tuple[int, int]], step_end: int, config: EngineConfig
+) -> bool:
+    """Did followers keep rising beyond the account's pace after the largest step?"""
+    after = [(ts, f) for ts, f in points if ts >= step_end]
+    if len(after) < 2:
+        return False
+    shown = shown_from(state.platform)
+    (t0, f0), (t1, f1) = after[0], after[-1]
+    hours = (t1 - t0) / HOUR
+    rise = (f1 - display_unit(f1, shown)) - (f0 + display_unit(f0, shown)) - max(found.baseline.median_per_hour, 0.0) * hours
+    return rise >= max(config.min_excess_followers, config.sigma_k * found.sigma * math.sqrt(max(hours, 1.0 / 60.0)))
+
+
+@dataclass(frozen=True, slots=True)
+class HiddenStep:
+    evidence: Evidence | None  # a step that arrivals from posts cannot make
+    pending: bool  # the latest interval may be one: the next observation tells
+
+
+def hidden_step(state: AccountState, config: EngineConfig, found: Exceedance) -> HiddenStep:
+    """A step inside growth that posts explain, beyond what people arriving could make.
+
+    People who find an account through a post arrive as the post spreads: their rate of
+    arrival changes smoothly, by at most a factor e per ``arrival_tau`` (the time constant
+    of a post's own interactions, a third of ``post_maturity_s``). So the growth of one
+    interval between observations is allowed the rate of a neighbouring interval, scaled
+    by that factor over the time between them::
+
+        allowed_k = dt_k * max_j(rate_j * exp((dt_k + dt_j) / 2 / arrival_tau)),  j = k - 1, k + 1
+        step_k    = growth_k - allowed_k   (display-rounded counts read as ranges)
+
+    A step that is itself a spike by the spike test (for an interval of ``dt_k``) is not
+    explained by the posts. With only the interval before it to compare against, the
+    latest interval is pending: the next observation shows whether the rise went on (a
+    surge) or stopped (a step). Intervals much longer than ``arrival_tau`` are allowed so
+    much that a sparsely observed account is never accused this way.
+    """
+    t = state.latest_ts
+    points = list(state.hourly.between(found.ref_ts - config.short_window_s, t))
+    shown = shown_from(state.platform)
+    units = [display_unit(f, shown) for _, f in points]
+    intervals = []  # (end ts, hours, least growth, most growth, followers before)
+    for (t0, f0), (t1, f1), u0, u1 in zip(points, points[1:], units, units[1:]):
+        if t1 > t0:
+            intervals.append((t1, (t1 - t0) / HOUR, (f1 - u1) - (f0 + u0), (f1 + u1) - (f0 - u0), f0))
+    tau_hours = config.post_maturity_s / 3.0 / HOUR
+    floor_rate = max(found.baseline.median_per_hour, 0.0)
+    best: tuple[float, float, float, float] | None = None  # (step, threshold, hours, end ts)
+    pending = False
+    for k, (end_ts, hours, least, _, before) in enumerate(intervals):
+        if end_ts <= found.ref_ts or least <= 0:
+            continue
+        threshold = max(
+            config.min_excess_followers, config.short_min_relative * before, config.sigma_k * found.sigma * math.sqrt(hours)
+        )
+        allowed = floor_rate * hours
+        for j in (k - 1, k + 1):
+            if 0 <= j < len(intervals):
+                _, other_hours, _, most, _ = intervals[j]
+                scale = math.exp(min((hours + other_hours) / 2.0 / tau_hours, 50.0))
+                allowed = max(allowed, hours * max(most, 0) / other_hours * scale)
+        jump = least - allowed
+        if jump < threshold or k == 0:
+            continue
+        if k == len(intervals) - 1:
+            pending = True  # only the interval before it to go by
+        elif best is None or jump - threshold > best[0] - best[1]:
+            best = (jump, threshold, hours, end_ts)
+    if best is None:
+        return HiddenStep(None, pending)
+    jump, threshold, hours, end_ts = best
+    return HiddenStep(
+        Evidence(
+            name="step_beyond_arrivals",
+            value=round(jump, 1),
+            detail=f"{jump:,.0f} followers arrived within {hours:.1f} h ({(t - end_ts) / HOUR:.1f} h ago) beyond what "
+            f"the growth around it allows people finding the posts (a spike from {threshold:,.0f}): a step, not a surge",
+        ),
+        False,
+    )
+
+
+def _follower_count_at(state: AccountState, ts: float) -> int | None:
+    seen = state.hourly.at_or_before(ts)
+    return None if seen is None else seen[1]
 
 
 def _strongest(near: list[PostObservation], typical: float, config: EngineConfig) -> tuple[float, PostObservation] | None:
@@ -307,10 +425,17 @@ def _usual_interval(state: AccountState) -> float:
     return median(gaps) if gaps else 0.0
 
 
-def _largest_step(points: list[tuple[int, int]]) -> tuple[int, float, int]:
-    """Biggest rise between consecutive observations, the hours it took and when it ended."""
+def _largest_step(points: list[tuple[int, int]], shown: int | None = None) -> tuple[int, float, int]:
+    """Biggest rise between consecutive observations, the hours it took and when it ended.
+
+    With ``shown`` (where the platform starts abbreviating), a count that may be a display
+    rounding is a range and the least rise it allows is taken.
+    """
     best, hours, end = 0, 1.0, points[-1][0]
     for (t0, f0), (t1, f1) in zip(points, points[1:]):
-        if f1 - f0 > best:
-            best, hours, end = f1 - f0, max((t1 - t0) / HOUR, 1.0 / 60.0), t1
+        rise = f1 - f0
+        if shown is not None:
+            rise -= display_unit(f1, shown) + display_unit(f0, shown)
+        if rise > best:
+            best, hours, end = rise, max((t1 - t0) / HOUR, 1.0 / 60.0), t1
     return best, hours, end

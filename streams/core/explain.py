@@ -42,11 +42,18 @@ interactions (spread 150), learned eta 0.012. One post gets 1,800 interactions, 
 (c = 0.4 per interaction); credited 3 x 480 = 1,440, unexplained 840 - 1,440 < 400: organic. Had
 the 900 followers come with posts at their usual level (extra 0), the unexplained 840
 would exceed the threshold: suspected purchase.
+
+Growth nothing explains may still be people, from off the platform (press, a move from
+another network): they engage, bought followers do not. ``audience_response`` regresses
+the log interactions of the posts published since the growth began on the log of the
+followers each was *published to* (its reach is set then; the count at its last look,
+days later, would credit it with followers it was never shown to).
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
@@ -213,10 +220,20 @@ class AudienceResponse:
 
 
 def audience_response(
-    posts: list[PostObservation], usual: Usual, since_ts: float, followers_before: int, config: EngineConfig
+    posts: list[PostObservation],
+    usual: Usual,
+    since_ts: float,
+    followers_before: int,
+    config: EngineConfig,
+    followers_at: Callable[[float], int | None] | None = None,
 ) -> AudienceResponse:
     """Regress the log of posts' interactions (over the usual) on the log of their followers
     (over ``followers_before``) for posts published since ``since_ts``, through the origin.
+
+    A post's followers are those it was published to (``followers_at(posted_ts)``, the
+    latest count at or before publication): its reach is set then. The count at its last
+    observation, days later, would credit a post published early in the growth with
+    followers it was never shown to, and make real newcomers look as if they did not engage.
 
     If the new followers are people, engagement scales with them and the slope is about 1;
     if they were bought, it stays flat and the slope is about 0. The verdict is the nearer
@@ -227,11 +244,15 @@ def audience_response(
     sxx = sxy = 0.0
     n = 0
     for post in posts:
-        if post.posted_ts < since_ts or post.followers <= followers_before or followers_before <= 0:
+        if post.posted_ts < since_ts or followers_before <= 0:
             continue
         if post.observed_ts - post.posted_ts < config.post_maturity_s / 2:
             continue  # too young for its lifetime estimate to carry weight
-        g = math.log(post.followers / followers_before)
+        shown_to = followers_at(post.posted_ts) if followers_at is not None else None
+        audience = shown_to if shown_to is not None else post.followers
+        if audience <= followers_before:
+            continue
+        g = math.log(audience / followers_before)
         d = math.log(max(lifetime_interactions(post, config), 1.0) / usual.median)
         sxx += g * g
         sxy += g * d

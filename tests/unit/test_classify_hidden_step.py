@@ -1,0 +1,65 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+from schemas.events import AccountSnapshot, FollowerSpikeAlert, NicheDefinition, Post
+from streams.core import Engine
+from streams.core.mentions import MentionBook
+from streams.core.synthetic import HOUR, START, AccountSpec, account_events
+
+VIRAL_AT_H = 24 * 8
+
+
+def _alerts(events: list[dict]) -> list[FollowerSpikeAlert]:
+    engine = Engine(niches=[NicheDefinition(name="pens", tags=["fountainpens"])])
+    alerts = []
+    for raw in events:
+        event = (Post if raw["kind"] == "post" else AccountSnapshot).model_validate(raw)
+        alerts += [out for out in engine.process(event) if isinstance(out, FollowerSpikeAlert)]
+    return alerts
+
+
+def _with_bought_step(events: list[dict], at_ts: float, amount: int) -> list[dict]:
+    """The same history with ``amount`` bought followers on every count from ``at_ts`` on."""
+    def ts(event: dict) -> float:
+        return datetime.fromisoformat(event["observed_at"].replace("Z", "+00:00")).timestamp()
+
+    return [{**e, "followers": e["followers"] + amount} if ts(e) >= at_ts else e for e in events]
+
+
+def _viral(snapshot_every_h: float = 1.0) -> list[dict]:
+    # A 15x post, then 6,000 real followers (30%) over the next day and a half.
+    spec = AccountSpec(
+        "instagram:surging", followers=20_000, scenario="viral", amount=6_000, scenario_at_h=VIRAL_AT_H,
+        snapshot_every_h=snapshot_every_h,
+    )
+    return list(account_events(spec, days=12))
+
+
+def test_a_bought_step_inside_a_viral_surge_is_a_suspected_purchase() -> None:
+    events = _with_bought_step(_viral(), START + (VIRAL_AT_H + 12) * HOUR, 4_000)
+    purchases = [a for a in _alerts(events) if a.classification == "suspected_purchase"]
+    assert len(purchases) == 1
+    step = next(e for e in purchases[0].evidence if e.name == "step_beyond_arrivals")
+    assert 3_000 <= step.value <= 4_200
+
+
+def test_a_viral_surge_without_a_step_stays_organic() -> None:
+    alerts = _alerts(_viral())
+    assert [a.classification for a in alerts] == ["organic_breakout"]
+
+
+def test_a_surge_seen_once_a_day_is_not_read_as_a_step() -> None:
+    # Observed daily (and by the posts' own looks), the surge lands in one or two intervals:
+    # the growth around it allows that much, so the viral post still explains it.
+    alerts = _alerts(_viral(snapshot_every_h=24.0))
+    assert "suspected_purchase" not in {a.classification for a in alerts}
+
+
+def test_a_mention_explains_growth_in_proportion_to_the_mentioners_audience() -> None:
+    book = MentionBook()
+    book.record("instagram:bigger", "Go follow @smaller!", 1_000.0, 200_000)
+    # 15% of the mentioner's 200,000 followers: 30,000 can be explained, 40,000 cannot.
+    explaining = book.explaining("instagram:smaller", 30_000, 0.0, 2_000.0)
+    assert explaining is not None and (explaining.by_account, explaining.by_followers) == ("instagram:bigger", 200_000)
+    assert book.explaining("instagram:smaller", 40_000, 0.0, 2_000.0) is None
