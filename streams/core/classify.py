@@ -241,6 +241,7 @@ def hidden_step(state: AccountState, config: EngineConfig, found: Exceedance) ->
     by that factor over the time between them::
 
         allowed_k = dt_k * max_j(rate_j * exp((dt_k + dt_j) / 2 / arrival_tau)),  j = k - 1, k + 1
+        rate_j   >= the account's hourly noise (sigma): rates grow from the noise, not from 0
         step_k    = growth_k - allowed_k   (display-rounded counts read as ranges)
 
     A step that is itself a spike by the spike test (for an interval of ``dt_k``) is not
@@ -259,6 +260,9 @@ def hidden_step(state: AccountState, config: EngineConfig, found: Exceedance) ->
             intervals.append((t1, (t1 - t0) / HOUR, (f1 - u1) - (f0 + u0), (f1 + u1) - (f0 - u0), f0))
     tau_hours = config.post_maturity_s / 3.0 / HOUR
     floor_rate = max(found.baseline.median_per_hour, 0.0)
+    # A rate grows from the account's noise, never from nothing: a quiet neighbour still
+    # leaves a long interval room for a whole surge.
+    least_rate = max(floor_rate, found.sigma)
     best: tuple[float, float, float, float] | None = None  # (step, threshold, hours, end ts)
     pending = False
     for k, (end_ts, hours, least, _, before) in enumerate(intervals):
@@ -272,7 +276,7 @@ def hidden_step(state: AccountState, config: EngineConfig, found: Exceedance) ->
             if 0 <= j < len(intervals):
                 _, other_hours, _, most, _ = intervals[j]
                 scale = math.exp(min((hours + other_hours) / 2.0 / tau_hours, 50.0))
-                allowed = max(allowed, hours * max(most, 0) / other_hours * scale)
+                allowed = max(allowed, hours * max(most / other_hours, least_rate) * scale)
         jump = least - allowed
         if jump < threshold or k == 0:
             continue

@@ -27,11 +27,11 @@ def _with_bought_step(events: list[dict], at_ts: float, amount: int) -> list[dic
     return [{**e, "followers": e["followers"] + amount} if ts(e) >= at_ts else e for e in events]
 
 
-def _viral(snapshot_every_h: float = 1.0) -> list[dict]:
+def _viral(snapshot_every_h: float = 1.0, growth_per_day: float = 0.003) -> list[dict]:
     # A 15x post, then 6,000 real followers (30%) over the next day and a half.
     spec = AccountSpec(
-        "instagram:surging", followers=20_000, scenario="viral", amount=6_000, scenario_at_h=VIRAL_AT_H,
-        snapshot_every_h=snapshot_every_h,
+        "instagram:surging", followers=20_123, scenario="viral", amount=6_000, scenario_at_h=VIRAL_AT_H,
+        snapshot_every_h=snapshot_every_h, growth_per_day=growth_per_day,
     )
     return list(account_events(spec, days=12))
 
@@ -54,6 +54,18 @@ def test_a_surge_seen_once_a_day_is_not_read_as_a_step() -> None:
     # the growth around it allows that much, so the viral post still explains it.
     alerts = _alerts(_viral(snapshot_every_h=24.0))
     assert "suspected_purchase" not in {a.classification for a in alerts}
+
+
+def test_growth_that_arrived_while_the_account_went_unobserved_is_not_read_as_a_step() -> None:
+    # Two days without a look from just before the viral post: the whole surge lands in one
+    # interval between two flat ones (an account not growing otherwise). Rates grow from the
+    # account's noise, not from nothing, so that long interval has room for a whole surge.
+    def observed_h(event: dict) -> float:
+        ts = datetime.fromisoformat(event["observed_at"].replace("Z", "+00:00")).timestamp()
+        return (ts - START) / HOUR
+
+    events = [e for e in _viral(growth_per_day=0.0) if not VIRAL_AT_H - 3 <= observed_h(e) < VIRAL_AT_H + 50]
+    assert "suspected_purchase" not in {a.classification for a in _alerts(events)}
 
 
 def test_a_mention_explains_growth_in_proportion_to_the_mentioners_audience() -> None:
