@@ -10,10 +10,13 @@ from faust.web import Request, Response, View
 from schemas.events import FollowerSpikeAlert, InfluencerProfile
 from schemas.niche_tags import NicheTagReport
 from streams.agents.accounts import AGENT_NAME, AccountsAgent, PartitionStore
+from streams.agents.cohorts import AGENT_NAME as COHORTS_AGENT
+from streams.agents.cohorts import CohortsAgent, cohort_summaries
 from streams.changelog import StateValue, decode_state
 from streams.console.data import ConsoleData
 from streams.console.leaderboard import LeaderboardStore
 from streams.console.routes import register_console
+from streams.core.cohorts import ClusterCohorts
 from streams.core.config import EngineConfig
 from streams.core.engine import Engine
 from streams.core.state import AccountState
@@ -22,6 +25,7 @@ from streams.dlq import BadRecord
 from streams.faust_batch import BatchApp, OutputWriter, TableWriter
 from streams.follower import TopicFollower, only_valid
 from streams.kafka_config import faust_broker_url, faust_credentials
+from streams.mention_reader import MentionReader
 from streams.metrics import TOP_RANKS, Metrics, new_registry
 from streams.niche_config import EngineNiches
 from streams.niche_tags import TagReportPublisher, TagReports
@@ -91,7 +95,7 @@ def build_app(settings: Settings, metrics: Metrics | None = None) -> Worker:
         default=None,
     )
     config = EngineConfig()
-    engine = Engine(config, tags=TagBook())
+    engine = Engine(config, tags=TagBook(), cohorts=ClusterCohorts(), record_mentions=False)
     outputs = OutputWriter(app)
     accounts = TableWriter(app, table, encode=AccountState.to_bytes, after=outputs)
     store = PartitionStore(accounts, config, metrics)
@@ -100,14 +104,41 @@ def build_app(settings: Settings, metrics: Metrics | None = None) -> Worker:
     metrics.declare_agent(AGENT_NAME)
     app.batch_agent(topics.posts)(agent)
     app.batch_agent(topics.snapshots)(agent)
+    _register_cohorts(app, settings, metrics, outputs, topics.contributions)
 
     board, recent = LeaderboardStore(), RecentAlerts()
     worker = Worker(settings, app, metrics, engine, accounts, board, recent, ConsoleData(board, recent, metrics.registry))
     _follow_shared_topics(worker)
+    _register_settle(worker, agent)
     _register_views(worker, table)
     _register_gauges(worker)
     _register_tag_reports(worker)
     return worker
+
+
+def _register_cohorts(app: BatchApp, settings: Settings, metrics: Metrics, outputs: OutputWriter, topic: faust.TopicT) -> None:
+    """The owner of each niche's cohort (streams/agents/cohorts.py)."""
+    members = app.Table(
+        "cohort-members",
+        key_type=bytes,  # niche \x1f account_id; written with the contribution's partition
+        value_type=bytes,
+        partitions=settings.topic_partitions,
+        default=None,
+    )
+    writer = TableWriter(app, members, encode=bytes, after=outputs)
+    metrics.declare_agent(COHORTS_AGENT)
+    app.batch_agent(topic)(CohortsAgent(settings, writer, outputs, metrics, lambda: app.consumer_generation_id))
+
+
+def _register_settle(worker: Worker, agent: AccountsAgent) -> None:
+    app, interval = worker.app, worker.settings.settle_interval_s
+
+    @app.timer(interval)
+    async def settle_scores() -> None:
+        # Only between batches of a settled assignment: never while tables recover.
+        if app.rebalancing or not app.tables.recovery.completed.is_set():
+            return
+        agent.settle()
 
 
 def _follow_shared_topics(worker: Worker) -> None:
@@ -119,11 +150,16 @@ def _follow_shared_topics(worker: Worker) -> None:
         TopicFollower(settings, settings.topic_influencers, only_valid(InfluencerProfile, worker.console.on_profile), metrics),
         TopicFollower(settings, settings.topic_alerts, only_valid(FollowerSpikeAlert, worker.console.on_alert), metrics),
         TopicFollower(settings, settings.topic_niche_tags, only_valid(NicheTagReport, worker.tag_reports.apply), metrics),
+        TopicFollower(settings, settings.topic_cohorts, cohort_summaries(worker.engine.cohorts), metrics),  # type: ignore[arg-type]
     ]
-    # No post is judged before the niche set that existed at start-up is loaded.
+    # No post is judged before the niche set that existed at start-up is loaded, nor before
+    # the mentions observed so far on any partition are known.
+    mentions = MentionReader(settings, worker.engine.mentions)
     app.batch_gates.append(followers[0].ready.wait)
+    app.batch_aligners.append(mentions.caught_up)
     for follower in followers:
         app.task(follower.run)
+    app.task(mentions.run)
 
 
 def _register_views(worker: Worker, table: faust.Table) -> None:

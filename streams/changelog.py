@@ -15,7 +15,7 @@ from typing import Annotated, Any, Literal
 import orjson
 from faust.serializers import codecs
 from pydantic import Field, Strict, TypeAdapter, ValidationError
-from typing_extensions import TypedDict
+from typing_extensions import NotRequired, TypedDict
 
 from schemas.codec import DecodeError, parse_json
 from schemas.events import COUNT_LIMIT
@@ -30,6 +30,7 @@ _Int = Annotated[int, Strict(), Field(gt=-COUNT_LIMIT, lt=COUNT_LIMIT)]
 _Time = Annotated[float, Strict(), Field(ge=0, lt=COUNT_LIMIT, allow_inf_nan=False)]
 _Str = Annotated[str, Strict()]
 _Niches = list[_Str]
+_Score = Annotated[float, Strict(), Field(allow_inf_nan=False)]
 
 
 class _StateFormat(TypedDict):
@@ -48,8 +49,11 @@ class _StateFormat(TypedDict):
     E: tuple[_Str, _Str, _Int, _Int, _Int] | tuple[_Str, _Str, _Int, _Int] | None
     W: tuple[_Int | None, _Int | None] | None
     X: list[_Int]
-    L: tuple[Annotated[float, Strict(), Field(allow_inf_nan=False)], _Str, _Str] | None
+    # last profile: score, tier, primary niche[, engagement component (newer state)]
+    L: tuple[_Score, _Str, _Str, _Score | None] | tuple[_Score, _Str, _Str] | None
     C: tuple[_Str, _Str, _Int] | None
+    S: NotRequired[_Time]  # last rescoring (newer state)
+    b: NotRequired[dict[str, tuple[_Int, _Score, _Score, _Int]]]  # growth baselines (newer state)
 
 
 _STATE = TypeAdapter(_StateFormat)

@@ -76,6 +76,8 @@ class BatchConsumer(aiokafka_driver.Consumer):
                 # must flow during recovery, which runs before the gates can open.
                 for gate in app.batch_gates:
                     await gate()
+                for align in app.batch_aligners:
+                    await align(records)
             await app.flow_control.acquire()
             await app.producer.buffer.wait_until_ebb()
             todo: list[tuple[TP, list[ConsumerRecord]]] = []
@@ -137,6 +139,8 @@ class BatchApp(faust.App):
         super().__init__(*args, **kwargs)
         self.batch_handlers: dict[str, BatchHandler] = {}
         self.batch_gates: list[Callable[[], Awaitable[Any]]] = []
+        # Awaited with each fetch before it is handled (e.g. "other partitions read this far").
+        self.batch_aligners: list[Callable[[dict[TP, list[ConsumerRecord]]], Awaitable[Any]]] = []
         self.flushables: list[Flushable] = []
 
     def _new_transport(self) -> Any:
@@ -222,6 +226,25 @@ class TableWriter:
                     return store._decode_value(raw)
             return None
         return store.data.get(key)
+
+    def keys_by_partition(self) -> dict[int, list[bytes]]:
+        """The keys this worker holds, by partition (a snapshot, safe to use across awaits)."""
+        out: dict[int, list[bytes]] = {}
+        store = self.table.data
+        if self._rocks:
+            # Co-partitioned topics: an active partition number is active for the table too.
+            actives = {tp.partition for tp in self.app.assignor.assigned_actives()}
+            for partition, db in list(store._dbs.items()):
+                if partition in actives:
+                    out[partition] = list(db.keys())
+        else:
+            for key, partition in list(store._key_partition.items()):
+                out.setdefault(partition, []).append(key)
+        for key, (partition, _value) in list(self.dirty.items()):
+            keys = out.setdefault(partition, [])
+            if self._rocks and key not in keys:
+                keys.append(key)
+        return out
 
     def keep_decoded(self, key: bytes, value: Any) -> None:
         """Replace a value read back from the changelog by its decoded form (memory store only)."""

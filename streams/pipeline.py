@@ -13,11 +13,16 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import NamedTuple
+from typing import NamedTuple, TypeVar
 
-from schemas.codec import MAX_PAYLOAD_BYTES, DecodeError, decode_event, encode
+from pydantic import BaseModel
+
+from schemas.codec import MAX_PAYLOAD_BYTES, DecodeError, decode_event, decode_output, encode
 from schemas.events import AccountSnapshot, FollowerSpikeAlert, InfluencerProfile, Post
+from schemas.cluster import CohortContribution
+from streams.core.cohorts import ClusterCohorts
 from streams.core.engine import Engine
+from streams.dlq import BadRecord
 from streams.core.state import AccountState
 from streams.metrics import NO_NICHE, UNKNOWN_PLATFORM, DlqReason, Metrics, SkipReason
 
@@ -28,6 +33,9 @@ from streams.metrics import NO_NICHE, UNKNOWN_PLATFORM, DlqReason, Metrics, Skip
 # added; a dead letter that cannot be sent crashes the worker at the same offset forever.
 DLQ_MAX_VALUE_BYTES = MAX_PAYLOAD_BYTES  # anything larger was rejected for its size anyway
 DLQ_MAX_KEY_BYTES = 4096
+ModelT = TypeVar("ModelT", bound=BaseModel)
+# A settled score is within this of the one the cluster's current cohorts give.
+SETTLE_SCORE_CHANGE = 0.002
 
 
 class Record(NamedTuple):
@@ -59,6 +67,10 @@ class BatchResult:
     dead_letters: list[DeadLetter] = field(default_factory=list)
     rekeyed: list[Outgoing] = field(default_factory=list)
     """Records whose key was not their account_id, to re-publish under the right key."""
+    contributions: list[Outgoing] = field(default_factory=list)
+    """Cohort entries that changed, keyed by niche (only with cluster cohorts)."""
+    skipped: list[tuple[Record, BadRecord]] = field(default_factory=list)
+    """Records of the workers' own topics that could not be applied (logged and counted)."""
 
 
 def reason_class(reason: str) -> DlqReason:
@@ -166,7 +178,27 @@ class Pipeline:
         for kind, values in latencies.items():
             for seconds in values:
                 metrics.observe_latency(seconds, kind)  # type: ignore[arg-type]
+        self._take_cluster_records(result)
         return result
+
+    def settle(self, account_ids: list[str], threshold: float = SETTLE_SCORE_CHANGE) -> BatchResult:
+        """Re-publish the profiles whose scores the cluster's cohorts have moved (Engine.settle)."""
+        result = BatchResult()
+        engine, wall = self.engine, time.time()
+        for account_id in account_ids:
+            profile = engine.settle(account_id, threshold)
+            if profile is not None:
+                self._emit(result, profile, wall)
+        self._take_cluster_records(result)
+        return result
+
+    def _take_cluster_records(self, result: BatchResult) -> None:
+        engine = self.engine
+        cohorts = engine.cohorts
+        if isinstance(cohorts, ClusterCohorts) and cohorts.outbox:
+            for c in cohorts.take_outbox():
+                record = CohortContribution(niche=c.niche, account_id=c.account_id, tier=c.tier, bin=c.bin, version=c.version)  # type: ignore[arg-type]
+                result.contributions.append(Outgoing(c.niche.encode(), encode(record)))
 
     def _emit(self, result: BatchResult, output: FollowerSpikeAlert | InfluencerProfile, wall: float) -> None:
         key = output.account_id.encode()
@@ -186,6 +218,17 @@ class Pipeline:
         result.dead_letters.append(DeadLetter(record, reason, kind))
         self.metrics.dlq_written(kind)
         self.metrics.ingested(UNKNOWN_PLATFORM, NO_NICHE, "invalid")
+
+
+def decode_record(value: bytes | None, model: type[ModelT]) -> ModelT:
+    """A record of the workers' own topics, strictly as ``model``, or ``BadRecord``."""
+    if value is None:
+        raise BadRecord("schema", "record without a value")
+    try:
+        decode_output(value, model)
+    except DecodeError as exc:
+        raise BadRecord(skip_reason(exc.reason), exc.reason) from None
+    return model.model_validate_json(value)
 
 
 def fit_for_dlq(record: Record, reason: str) -> tuple[Record, str]:

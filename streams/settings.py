@@ -57,6 +57,8 @@ class Settings(BaseSettings):
     topic_influencers: str = "influencers"
     topic_dlq: str = "posts.dlq"
     topic_niche_tags: str = "niches.tags"
+    topic_cohort_contributions: str = "niches.cohort-contributions"
+    topic_cohorts: str = "niches.cohorts"
     topic_partitions: int = Field(default=4, ge=1, le=1024)
     topic_replication_factor: int = Field(default=1, ge=1, le=16)
 
@@ -70,6 +72,13 @@ class Settings(BaseSettings):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     tag_report_interval_s: float = Field(
         default=30.0, gt=0, description="Seconds between publications of changed niche tag reports."
+    )
+    mention_lookback_s: float = Field(
+        default=6 * 86_400.0, gt=0,
+        description="How far back (broker time) a starting worker reads posts for the mentions they carry.",
+    )
+    settle_interval_s: float = Field(
+        default=10.0, gt=0, description="Seconds between checks of published scores against the cluster's cohorts."
     )
 
     # --- Collectors (`nichewatch collect ...`) -------------------------------------------

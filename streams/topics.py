@@ -36,6 +36,8 @@ def topic_specs(settings: Settings) -> list[TopicSpec]:
         TopicSpec(settings.topic_influencers, compacted=True),
         TopicSpec(settings.topic_dlq, retention_days=14),
         TopicSpec(settings.topic_niche_tags, compacted=True),
+        TopicSpec(settings.topic_cohort_contributions, retention_days=7),
+        TopicSpec(settings.topic_cohorts, compacted=True),
     ]
 
 
@@ -45,6 +47,7 @@ class InputTopics:
 
     posts: Any
     snapshots: Any
+    contributions: Any
 
 
 def declare_input_topics(app: Any, settings: Settings) -> InputTopics:
@@ -59,4 +62,8 @@ def declare_input_topics(app: Any, settings: Settings) -> InputTopics:
             replicas=settings.topic_replication_factor,
         )
 
-    return InputTopics(raw(settings.topic_posts), raw(settings.topic_snapshots))
+    return InputTopics(
+        raw(settings.topic_posts),
+        raw(settings.topic_snapshots),
+        raw(settings.topic_cohort_contributions),
+    )

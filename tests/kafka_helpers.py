@@ -95,6 +95,9 @@ def wait_until(predicate, timeout: float = 60.0, interval: float = 0.5, what: st
     raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
 
 
+OWN_TOPICS = ("niche_tags", "cohort_contributions", "cohorts")
+
+
 @dataclass
 class WorkerProcess:
     """`nichewatch worker` in a subprocess, configured only through NICHEWATCH_* variables."""
@@ -123,6 +126,8 @@ class WorkerProcess:
             NICHEWATCH_WEB_PORT=str(self.web_port),
             NICHEWATCH_METRICS_PORT=str(self.metrics_port),
             NICHEWATCH_TOPIC_PARTITIONS="4",
+            # The workers' own topics, one set per group: tests share a broker.
+            **{f"NICHEWATCH_TOPIC_{k.upper()}": f"{self.app_id}.{k}" for k in OWN_TOPICS},
             **{f"NICHEWATCH_TOPIC_{k.upper()}": v for k, v in self.topics.items()},
             **self.extra_env,
         )

@@ -19,7 +19,7 @@ from streams.core.state import AccountState
 from streams.dlq import BadRecord, dlq_headers
 from streams.faust_batch import OutputWriter, TableWriter
 from streams.metrics import Metrics
-from streams.pipeline import Pipeline, Record
+from streams.pipeline import BatchResult, Pipeline, Record
 from streams.settings import Settings
 
 
@@ -100,14 +100,31 @@ class AccountsAgent:
         self.store.writer.check_source(tp.topic)
         self.store.partition = tp.partition
         records = [Record(tp.topic, tp.partition, r.offset, r.key, r.value) for r in batch]
-        result = self.pipeline.process(records)
+        self.deliver(tp.topic, self.pipeline.process(records))
+
+    def settle(self) -> int:
+        """One settle pass over this worker's accounts (Engine.settle); returns profiles re-published."""
+        published = 0
+        for partition, keys in self.store.writer.keys_by_partition().items():
+            self.store.partition = partition
+            result = self.pipeline.settle([key.decode() for key in keys])
+            published += len(result.profiles)
+            self.deliver(None, result)
+        return published
+
+    def deliver(self, topic: str | None, result: BatchResult) -> None:
         settings, send = self.settings, self.outputs.send
+        for contribution in result.contributions:
+            send(settings.topic_cohort_contributions, contribution.key, contribution.value)
+        for record, exc in result.skipped:
+            log.warning("bad record %s[%d]@%d skipped: %.300s", record.topic, record.partition, record.offset, exc.reason)
         for alert in result.alerts:
             send(settings.topic_alerts, alert.key, alert.value)
         for profile in result.profiles:
             send(settings.topic_influencers, profile.key, profile.value)
         for moved in result.rekeyed:
-            send(tp.topic, moved.key, moved.value)
+            assert topic is not None
+            send(topic, moved.key, moved.value)
         for dead in result.dead_letters:
             record = dead.record
             headers = dlq_headers(dead.reason, record.topic, record.partition, record.offset)

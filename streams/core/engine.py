@@ -3,7 +3,9 @@
 Pure Python on event time (``observed_at``) only; no broker, no clock, no metrics
 library. All per-account data lives in a ``MutableMapping[str, AccountState]`` keyed by
 account_id, so a Faust table can own it (streams/agents/accounts.py); the engine
-itself keeps only the niche definitions and the cohort summary.
+itself keeps only the niche definitions, the cohort summary and the mention book (on a
+cluster both hold facts about other workers' accounts: streams/core/cohorts.py,
+streams/mention_reader.py).
 
 Late events: an event more than ``allowed_lateness_s`` behind the account's latest
 observation is counted in ``stats.late_dropped`` and ignored; anything newer is merged into
@@ -22,7 +24,7 @@ from dataclasses import dataclass, field
 from schemas.events import AccountSnapshot, FollowerSpikeAlert, InfluencerProfile, NicheDefinition, Post
 from streams.core.config import EngineConfig
 from streams.core.mentions import MentionBook
-from streams.core.scoring import CohortBook, profile_if_changed
+from streams.core.scoring import CohortBook, engagement_drift, profile_if_changed
 from streams.core.spikes import evaluate
 from streams.core.state import AccountState, Observation
 from streams.core.stats import median
@@ -56,12 +58,15 @@ class Engine:
         store: StateStore | None = None,
         cohorts: CohortBook | None = None,
         tags: TagBook | None = None,
+        record_mentions: bool = True,
     ) -> None:
         self.config = config if config is not None else EngineConfig()
         self.matcher = NicheMatcher(niches)
         self.store: StateStore = store if store is not None else {}
         self.cohorts = cohorts if cohorts is not None else CohortBook()
         self.mentions = MentionBook()
+        # On a cluster the book is fed from all partitions by streams/mention_reader.py.
+        self.record_mentions = record_mentions
         self.stats = EngineStats()
         # Tag statistics are optional: they cost a few microseconds per new post.
         self.tags = tags
@@ -109,7 +114,8 @@ class Engine:
         if type(event) is Post:
             stats.posts += 1
             posted = event.posted_at.timestamp()
-            self.mentions.record(account_id, event.text, posted, event.followers)
+            if self.record_mentions:
+                self.mentions.record(account_id, event.text, posted, event.followers, ts)
             niches = self.matcher.match(event.tags)
             interactions = event.likes + event.comments + event.shares
             tag_book = self.tags
@@ -133,6 +139,31 @@ class Engine:
                 outputs = self._buffer(state, Observation(ts, event.followers, event.handle))
         self.store[account_id] = state
         return outputs
+
+    def settle(self, account_id: str, threshold: float) -> InfluencerProfile | None:
+        """Bring the account's published score up to date with the cohorts as they are now.
+
+        Event-driven rescoring is throttled (re-observations at most hourly) and uses the
+        cohorts of its moment; on a cluster those keep changing as other workers' accounts
+        move. A settle pass rescores an account whose windows changed since it was last
+        scored, or whose score drifted by ``threshold`` with the cohorts, and returns its
+        profile if the score moved that much. It does not touch what event-driven
+        decisions depend on, so alerts are the same with or without it.
+        """
+        state = self.store.get(account_id)
+        if state is None or state.last_profile is None:
+            return None
+        stale = state.latest_ts > state.settled_ts  # the published profile may be behind the windows
+        if not stale and engagement_drift(state, self.config, self.cohorts) < threshold:
+            return None
+        state.settled_ts = state.latest_ts
+        entry, last = state.cohort_entry, state.last_profile
+        profile = profile_if_changed(state, self.config, self.cohorts, threshold)
+        if profile is not None or state.cohort_entry != entry or state.last_profile != last:
+            self.store[account_id] = state
+        if profile is not None:
+            self.stats.profiles += 1
+        return profile
 
     def flush(self) -> list[Output]:
         """Apply every buffered observation (end of a replay); no-op without a reorder delay."""

@@ -46,7 +46,8 @@ class CohortBook:
     def __init__(self, histograms: dict[tuple[str, str], list[int]] | None = None) -> None:
         self.histograms: dict[tuple[str, str], list[int]] = histograms or {}
 
-    def move(self, old: tuple[str, str, int] | None, new: tuple[str, str, int]) -> None:
+    def move(self, account_id: str, old: tuple[str, str, int] | None, new: tuple[str, str, int], version: int) -> None:
+        """Count the account in ``new`` instead of ``old`` (``version``: event time of the rescoring)."""
         if old == new:
             return
         if old is not None:
@@ -75,9 +76,10 @@ class CohortBook:
 
 
 def profile_if_changed(
-    state: AccountState, config: EngineConfig, cohorts: CohortBook
+    state: AccountState, config: EngineConfig, cohorts: CohortBook, threshold: float | None = None
 ) -> InfluencerProfile | None:
-    """Recompute the account's score; return a profile only when it changed materially."""
+    """Recompute the account's score; return a profile only when it changed by ``threshold``
+    (``config.material_score_change`` unless given)."""
     posts = state.posts.values()
     if len(posts) < config.min_posts_for_profile:
         return None
@@ -96,7 +98,7 @@ def profile_if_changed(
     tier = config.tiers.tier_for(state.followers)
     rate = median(list(map(_rate_of, posts)))  # each post's engagement_rate
     entry = (primary, tier, rate_bin(rate))
-    cohorts.move(state.cohort_entry, entry)
+    cohorts.move(state.account_id, state.cohort_entry, entry, int(state.latest_ts))
     state.cohort_entry = entry
     percentile, cohort_size = cohorts.percentile(primary, tier, entry[2])
 
@@ -125,15 +127,15 @@ def profile_if_changed(
     last = state.last_profile
     if (
         last is not None
-        and abs(score - last.score) < config.material_score_change
+        and abs(score - last.score) < (config.material_score_change if threshold is None else threshold)
         and last.tier == tier
         and last.primary_niche == primary
     ):
         return None
-    state.last_profile = LastProfile(round(score, 4), tier, primary)
+    state.last_profile = LastProfile(round(score, 4), tier, primary, round(engagement, 4))
     updated_at = datetime.fromtimestamp(state.latest_ts, UTC)
     return InfluencerProfile(
-        profile_id=hashlib.sha256(f"{state.account_id}|{updated_at.isoformat()}".encode()).hexdigest()[:32],
+        profile_id=hashlib.sha256(f"{state.account_id}|{updated_at.isoformat()}|{score:.4f}".encode()).hexdigest()[:32],
         account_id=state.account_id,
         platform=state.platform,
         handle=state.handle,
@@ -155,6 +157,25 @@ def profile_if_changed(
         window_end=updated_at,
         updated_at=updated_at,
     )
+
+
+def engagement_drift(state: AccountState, config: EngineConfig, cohorts: CohortBook) -> float:
+    """How far the published score is from one with the cohorts as they are now (0 if unknown).
+
+    Only the engagement component depends on other accounts, so the drift is its change
+    times its weight; it costs a histogram lookup, not a rescoring.
+    """
+    last, entry = state.last_profile, state.cohort_entry
+    if last is None or last.engagement is None or entry is None:
+        return 0.0
+    percentile, cohort_size = cohorts.percentile(entry[0], entry[1], entry[2])
+    rates = [p.rate for p in state.posts.values()]
+    if not rates or entry[1] not in config.typical_engagement:
+        return 0.0
+    prior = clamp01(0.5 * median(rates) / config.typical_engagement[entry[1]])
+    weight = config.cohort_prior_weight
+    engagement = (percentile * cohort_size + prior * weight) / (cohort_size + weight)
+    return abs(engagement - last.engagement) * config.weight_engagement
 
 
 def _consistency(posted: list[int]) -> float:

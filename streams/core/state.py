@@ -64,7 +64,8 @@ class Episode:
 
 @dataclass(slots=True)
 class Baseline:
-    """Robust hourly growth statistics, cached per event-time hour (not persisted)."""
+    """Robust hourly growth statistics, refreshed daily (persisted: a restart must not change
+    when they are refreshed, or the decisions that follow would differ)."""
 
     hour: int
     median_per_hour: float
@@ -77,9 +78,10 @@ class LastProfile:
     score: float
     tier: str
     primary_niche: str
+    engagement: float | None = None  # its engagement component (None in state written before it was kept)
 
     def to_list(self) -> list[object]:
-        return [self.score, self.tier, self.primary_niche]
+        return [self.score, self.tier, self.primary_niche, self.engagement]
 
 
 @dataclass(slots=True)
@@ -114,7 +116,8 @@ class AccountState:
     # applied since (every such observation may become a reference). Not persisted.
     short_ceiling: tuple[float, Baseline, float, float] | None = None
     low_followers: int = 0
-    scored_ts: float = 0.0  # event time of the last influencer rescoring (not persisted)
+    scored_ts: float = 0.0  # event time of the last influencer rescoring
+    settled_ts: float = 0.0  # latest_ts when a settle pass last rescored it (not persisted)
     # (publish times of the posts, consistency score) of the last rescoring, not persisted
     consistency_cache: tuple[tuple[int, ...], float] | None = None
     # (niches of each post, niche counts, primary niche) of the last rescoring, not persisted
@@ -178,6 +181,8 @@ class AccountState:
             "X": self.purchase_alerts,
             "L": self.last_profile.to_list() if self.last_profile else None,
             "C": list(self.cohort_entry) if self.cohort_entry else None,
+            "S": self.scored_ts,
+            "b": {key: [b.hour, b.median_per_hour, b.mad_per_hour, b.rates] for key, b in self.baselines.items()},
         }
 
     @classmethod
@@ -202,6 +207,8 @@ class AccountState:
             purchase_alerts=list(raw["X"]),
             last_profile=LastProfile(*raw["L"]) if raw["L"] else None,
             cohort_entry=tuple(raw["C"]) if raw["C"] else None,  # type: ignore[arg-type]
+            scored_ts=raw.get("S", 0.0),
+            baselines={key: Baseline(*b) for key, b in raw.get("b", {}).items()},
         )
 
     def to_bytes(self) -> bytes:
