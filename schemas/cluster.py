@@ -5,6 +5,9 @@
                                                               ▼ per-account entries in a table
     every worker ◄──────CohortSummary (key: niche)──── niches.cohorts (compacted)
 
+    accounts agent ──TagObservation (one partition)──► niches.tag-observations ──► every
+                                                       worker's tag statistics, in one order
+
 A contribution is a change, not a total: "this account's entry in this niche is now
 (tier, bin)", or "it left this niche" (``tier`` null). The owner keeps each account's last
 entry, so a redelivered contribution (same account, same version) changes nothing, and an
@@ -51,3 +54,19 @@ class CohortSummary(_Record):
         description="Accounts per engagement-rate bin, per tier (bins as in streams/core/scoring.py rate_bin)."
     )
 
+
+
+class TagObservation(_Record):
+    """One new post's tags, for every worker's tag statistics (value on niches.tag-observations)."""
+
+    kind: Literal["tag_observation"] = "tag_observation"
+    post_id: Id
+    account_id: Id
+    tags: list[str]
+    niches: list[Id]
+    followers: Count
+    rate: Annotated[float, Field(ge=0.0, allow_inf_nan=False)] = Field(description="The account's median engagement rate.")
+    weight: Annotated[float, Field(ge=0.0, le=1.0, allow_inf_nan=False)] = Field(
+        description="Weight in tag suggestions (the author's micro-influencer score)."
+    )
+    ts: Annotated[float, Field(ge=0.0, allow_inf_nan=False)] = Field(description="Observed at (epoch seconds).")

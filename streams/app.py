@@ -28,7 +28,7 @@ from streams.kafka_config import faust_broker_url, faust_credentials
 from streams.mention_reader import MentionReader
 from streams.metrics import TOP_RANKS, Metrics, new_registry
 from streams.niche_config import EngineNiches
-from streams.niche_tags import TagReportPublisher, TagReports
+from streams.niche_tags import SharedTagObservations, TagReportPublisher, TagReports
 from streams.pipeline import Pipeline
 from streams.settings import Settings
 from streams.topics import declare_input_topics
@@ -95,7 +95,7 @@ def build_app(settings: Settings, metrics: Metrics | None = None) -> Worker:
         default=None,
     )
     config = EngineConfig()
-    engine = Engine(config, tags=TagBook(), cohorts=ClusterCohorts(), record_mentions=False)
+    engine = Engine(config, tags=TagBook(), cohorts=ClusterCohorts(), record_mentions=False, share_tags=True)
     outputs = OutputWriter(app)
     accounts = TableWriter(app, table, encode=AccountState.to_bytes, after=outputs)
     store = PartitionStore(accounts, config, metrics)
@@ -151,6 +151,7 @@ def _follow_shared_topics(worker: Worker) -> None:
         TopicFollower(settings, settings.topic_alerts, only_valid(FollowerSpikeAlert, worker.console.on_alert), metrics),
         TopicFollower(settings, settings.topic_niche_tags, only_valid(NicheTagReport, worker.tag_reports.apply), metrics),
         TopicFollower(settings, settings.topic_cohorts, cohort_summaries(worker.engine.cohorts), metrics),  # type: ignore[arg-type]
+        TopicFollower(settings, settings.topic_tag_observations, SharedTagObservations(worker.engine.tags).apply, metrics),  # type: ignore[arg-type]
     ]
     # No post is judged before the niche set that existed at start-up is loaded, nor before
     # the mentions observed so far on any partition are known.

@@ -21,12 +21,14 @@ from collections.abc import Callable, Mapping
 from kafka import KafkaConsumer, TopicPartition
 from pydantic import ValidationError
 
+from schemas.cluster import TagObservation
 from schemas.codec import encode
 from schemas.niche_tags import NicheTagReport
 from streams.core.tagstats import TagBook, strong_suggestions
 from streams.dlq import BadRecord
 from streams.kafka_config import kafka_python_config
 from streams.metrics import Metrics
+from streams.pipeline import decode_record
 from streams.settings import Settings
 
 
@@ -69,6 +71,31 @@ class TagReports:
         if report.niche != name:
             raise BadRecord("schema", f"report key {name!r} does not match its niche {report.niche!r}")
         self.latest[name] = report
+
+
+class SharedTagObservations:
+    """Every worker's tag statistics, from the tag observations of all workers.
+
+    niches.tag-observations has one partition, so every worker counts the same posts in
+    the same order and holds the same book, however many workers run. A post counts once:
+    a redelivery (the same post_id, sent again after a worker restarted) is skipped.
+    """
+
+    def __init__(self, book: TagBook, remember: int = 1_000_000) -> None:
+        self.book = book
+        self.remember = remember
+        self.seen: dict[str, None] = {}
+
+    def apply(self, key: bytes | None, value: bytes | None) -> None:
+        if value is None:
+            return
+        o = decode_record(value, TagObservation)
+        if o.post_id in self.seen:
+            return
+        self.seen[o.post_id] = None
+        if len(self.seen) > self.remember:
+            del self.seen[next(iter(self.seen))]
+        self.book.observe(o.tags, o.niches, o.account_id, o.followers, o.rate, o.weight, o.ts)
 
 
 def read_tag_report(settings: Settings, niche: str, timeout: float = 30.0) -> NicheTagReport | None:

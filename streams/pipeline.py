@@ -20,6 +20,7 @@ from pydantic import BaseModel
 from schemas.codec import MAX_PAYLOAD_BYTES, DecodeError, decode_event, decode_output, encode
 from schemas.events import AccountSnapshot, FollowerSpikeAlert, InfluencerProfile, Post
 from schemas.cluster import CohortContribution
+from schemas.cluster import TagObservation as TagObservationRecord
 from streams.core.cohorts import ClusterCohorts
 from streams.core.engine import Engine
 from streams.dlq import BadRecord
@@ -69,6 +70,8 @@ class BatchResult:
     """Records whose key was not their account_id, to re-publish under the right key."""
     contributions: list[Outgoing] = field(default_factory=list)
     """Cohort entries that changed, keyed by niche (only with cluster cohorts)."""
+    tag_observations: list[Outgoing] = field(default_factory=list)
+    """New posts' tags, for every worker's tag statistics (only when the engine shares them)."""
     skipped: list[tuple[Record, BadRecord]] = field(default_factory=list)
     """Records of the workers' own topics that could not be applied (logged and counted)."""
 
@@ -199,6 +202,13 @@ class Pipeline:
             for c in cohorts.take_outbox():
                 record = CohortContribution(niche=c.niche, account_id=c.account_id, tier=c.tier, bin=c.bin, version=c.version)  # type: ignore[arg-type]
                 result.contributions.append(Outgoing(c.niche.encode(), encode(record)))
+        tags = engine.tag_outbox
+        if tags:
+            for o in tags:
+                record = TagObservationRecord(post_id=o.post_id, account_id=o.account_id, tags=list(o.tags), niches=list(o.niches),
+                                              followers=o.followers, rate=o.rate, weight=o.weight, ts=o.ts)
+                result.tag_observations.append(Outgoing(o.account_id.encode(), encode(record)))
+            tags.clear()
 
     def _emit(self, result: BatchResult, output: FollowerSpikeAlert | InfluencerProfile, wall: float) -> None:
         key = output.account_id.encode()

@@ -59,6 +59,7 @@ class Settings(BaseSettings):
     topic_niche_tags: str = "niches.tags"
     topic_cohort_contributions: str = "niches.cohort-contributions"
     topic_cohorts: str = "niches.cohorts"
+    topic_tag_observations: str = "niches.tag-observations"
     topic_partitions: int = Field(default=4, ge=1, le=1024)
     topic_replication_factor: int = Field(default=1, ge=1, le=16)
 

@@ -34,7 +34,7 @@ def create_topics(settings: Settings) -> list[str]:
     new = [
         NewTopic(
             spec.name,
-            num_partitions=1 if spec.name == settings.topic_niches else settings.topic_partitions,
+            num_partitions=1 if spec.single_partition else settings.topic_partitions,
             replication_factor=settings.topic_replication_factor,
             topic_configs=spec.config(),
         )

@@ -19,6 +19,7 @@ class TopicSpec:
     name: str
     compacted: bool = False
     retention_days: int | None = None
+    single_partition: bool = False  # one total order for every reader
 
     def config(self) -> dict[str, str]:
         if self.compacted:
@@ -31,13 +32,14 @@ def topic_specs(settings: Settings) -> list[TopicSpec]:
     return [
         TopicSpec(settings.topic_posts, retention_days=7),
         TopicSpec(settings.topic_snapshots, retention_days=7),
-        TopicSpec(settings.topic_niches, compacted=True),
+        TopicSpec(settings.topic_niches, compacted=True, single_partition=True),
         TopicSpec(settings.topic_alerts, retention_days=30),
         TopicSpec(settings.topic_influencers, compacted=True),
         TopicSpec(settings.topic_dlq, retention_days=14),
         TopicSpec(settings.topic_niche_tags, compacted=True),
         TopicSpec(settings.topic_cohort_contributions, retention_days=7),
         TopicSpec(settings.topic_cohorts, compacted=True),
+        TopicSpec(settings.topic_tag_observations, retention_days=7, single_partition=True),
     ]
 
 

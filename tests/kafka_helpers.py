@@ -95,7 +95,7 @@ def wait_until(predicate, timeout: float = 60.0, interval: float = 0.5, what: st
     raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what}")
 
 
-OWN_TOPICS = ("niche_tags", "cohort_contributions", "cohorts")
+OWN_TOPICS = ("niche_tags", "cohort_contributions", "cohorts", "tag_observations")
 
 
 @dataclass
@@ -126,9 +126,9 @@ class WorkerProcess:
             NICHEWATCH_WEB_PORT=str(self.web_port),
             NICHEWATCH_METRICS_PORT=str(self.metrics_port),
             NICHEWATCH_TOPIC_PARTITIONS="4",
-            # The workers' own topics, one set per group: tests share a broker.
-            **{f"NICHEWATCH_TOPIC_{k.upper()}": f"{self.app_id}.{k}" for k in OWN_TOPICS},
-            **{f"NICHEWATCH_TOPIC_{k.upper()}": v for k, v in self.topics.items()},
+            # The workers' own topics, one set per group (tests share a broker), unless named.
+            **{f"NICHEWATCH_TOPIC_{k.upper()}": v for k, v in {
+                **{k: f"{self.app_id}.{k}" for k in OWN_TOPICS}, **self.topics}.items()},
             **self.extra_env,
         )
         return env

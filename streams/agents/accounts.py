@@ -116,6 +116,8 @@ class AccountsAgent:
         settings, send = self.settings, self.outputs.send
         for contribution in result.contributions:
             send(settings.topic_cohort_contributions, contribution.key, contribution.value)
+        for observation in result.tag_observations:
+            send(settings.topic_tag_observations, observation.key, observation.value)
         for record, exc in result.skipped:
             log.warning("bad record %s[%d]@%d skipped: %.300s", record.topic, record.partition, record.offset, exc.reason)
         for alert in result.alerts:

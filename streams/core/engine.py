@@ -29,7 +29,7 @@ from streams.core.spikes import evaluate
 from streams.core.state import AccountState, Observation
 from streams.core.stats import median
 from streams.core.tags import NicheMatcher
-from streams.core.tagstats import TagBook
+from streams.core.tagstats import TagBook, TagObservation
 from streams.core.windows import PostObservation
 
 Output = FollowerSpikeAlert | InfluencerProfile
@@ -59,6 +59,7 @@ class Engine:
         cohorts: CohortBook | None = None,
         tags: TagBook | None = None,
         record_mentions: bool = True,
+        share_tags: bool = False,
     ) -> None:
         self.config = config if config is not None else EngineConfig()
         self.matcher = NicheMatcher(niches)
@@ -70,6 +71,9 @@ class Engine:
         self.stats = EngineStats()
         # Tag statistics are optional: they cost a few microseconds per new post.
         self.tags = tags
+        # On a cluster every worker's book is fed with the tag observations of all workers
+        # (streams/niche_tags.py): this engine only queues its own here.
+        self.tag_outbox: list[TagObservation] | None = [] if share_tags else None
         if tags is not None:
             tags.tracked_of = self.matcher.tags_of
 
@@ -120,7 +124,7 @@ class Engine:
             interactions = event.likes + event.comments + event.shares
             tag_book = self.tags
             if tag_book is not None and event.post_id not in state.posts.posts:
-                self._observe_tags(tag_book, state, event, niches, interactions, ts)
+                self._observe_tags(tag_book, state, event, niches, interactions, ts, self.tag_outbox)
             if config.reorder_delay_s <= 0:
                 outputs = self._apply_fields(
                     state, ts, event.followers, event.handle, event.post_id, int(posted), interactions,
@@ -179,7 +183,8 @@ class Engine:
 
     @staticmethod
     def _observe_tags(
-        book: TagBook, state: AccountState, event: Post, niches: tuple[str, ...], interactions: int, ts: float
+        book: TagBook, state: AccountState, event: Post, niches: tuple[str, ...], interactions: int, ts: float,
+        outbox: list[TagObservation] | None,
     ) -> None:
         # Each post once: re-observations (in the window, checked by the caller, or still
         # buffered) are not counted.
@@ -196,7 +201,10 @@ class Engine:
             weight = last.score
         else:
             weight = TAG_WEIGHT_UNSCORED * last.score
-        book.observe(event.tags, niches, event.account_id, event.followers, rate, weight, ts)
+        if outbox is not None:
+            outbox.append(TagObservation(post_id, tuple(event.tags), niches, event.account_id, event.followers, rate, weight, ts))
+        else:
+            book.observe(event.tags, niches, event.account_id, event.followers, rate, weight, ts)
 
     def _buffer(self, state: AccountState, observation: Observation) -> list[Output]:
         # Hold observations until the account's event time is reorder_delay past them,

@@ -34,6 +34,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import NamedTuple
 
 from schemas.niche_tags import NicheTagReport, TagStatistics, TagSuggestion
 from streams.core.sketches import AccountSample, SpaceSaving
@@ -157,6 +158,19 @@ def _merge_entry(mine: TagEntry, theirs: TagEntry) -> None:
         mine.co_posts[tracked] = mine.co_posts.get(tracked, 0) + n
     for tracked, w in theirs.co_weight.items():
         mine.co_weight[tracked] = mine.co_weight.get(tracked, 0.0) + w
+
+
+class TagObservation(NamedTuple):
+    """What the book counts of one post (``TagBook.observe`` arguments, with the post's id)."""
+
+    post_id: str
+    tags: tuple[str, ...]
+    niches: tuple[str, ...]
+    account_id: str
+    followers: int
+    rate: float
+    weight: float
+    ts: float
 
 
 class TagBook:

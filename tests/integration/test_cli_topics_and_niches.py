@@ -20,7 +20,7 @@ def run_cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]
 def cli_env(kafka: Broker, unique: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("NICHEWATCH_")}
     env["NICHEWATCH_KAFKA_BOOTSTRAP_SERVERS"] = kafka.bootstrap_servers
-    for name in ("posts", "snapshots", "niches", "alerts", "influencers", "dlq", "niche_tags", "cohort_contributions", "cohorts"):
+    for name in ("posts", "snapshots", "niches", "alerts", "influencers", "dlq", "niche_tags", "cohort_contributions", "cohorts", "tag_observations"):
         env[f"NICHEWATCH_TOPIC_{name.upper()}"] = f"{name}-{unique}"
     env["NICHEWATCH_TOPIC_PARTITIONS"] = "3"
     return env
@@ -31,7 +31,7 @@ def test_topics_create_is_idempotent_and_configures_cleanup(kafka: Broker, uniqu
     assert run_cli(env, "topics", "check").returncode == 1
     first = run_cli(env, "topics", "create")
     assert first.returncode == 0, first.stderr
-    assert first.stdout.count("created") == 9
+    assert first.stdout.count("created") == 10
     second = run_cli(env, "topics", "create")
     assert second.returncode == 0 and "created" not in second.stdout
     assert run_cli(env, "topics", "check").returncode == 0

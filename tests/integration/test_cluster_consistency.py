@@ -29,7 +29,7 @@ def scenario_records() -> list[tuple[bytes, bytes]]:
 
 def start_group(kafka: Broker, unique: str, tmp_path: Path, size: int) -> list[WorkerProcess]:
     topics = {name: f"{name}-{unique}" for name in TOPICS}
-    env = {"NICHEWATCH_SETTLE_INTERVAL_S": "1"}
+    env = {"NICHEWATCH_SETTLE_INTERVAL_S": "1", "NICHEWATCH_TAG_REPORT_INTERVAL_S": "1"}
     workers = [WorkerProcess(kafka, app_id=f"nw-{unique}", workdir=tmp_path / f"w{i}", topics=topics, extra_env=env)
                for i in range(size)]
     first = workers[0]
@@ -53,7 +53,8 @@ def drained(worker: WorkerProcess) -> bool:
     topics = [worker.topics["posts"]] + [env[f"NICHEWATCH_TOPIC_{name.upper()}"] for name in ("cohort_contributions",)]
     if not fully_committed(worker.broker, group, topics):
         return False
-    outputs = [worker.topics["influencers"], env["NICHEWATCH_TOPIC_COHORTS"], env["NICHEWATCH_TOPIC_COHORT_CONTRIBUTIONS"]]
+    outputs = [worker.topics["influencers"]] + [env[f"NICHEWATCH_TOPIC_{name}"] for name in (
+        "COHORTS", "COHORT_CONTRIBUTIONS", "NICHE_TAGS", "TAG_OBSERVATIONS")]
     before = [worker.broker.end_offsets(t) for t in outputs]
     time.sleep(4.0)  # four settle intervals
     return before == [worker.broker.end_offsets(t) for t in outputs] and fully_committed(worker.broker, group, topics)
@@ -72,7 +73,12 @@ def results(worker: WorkerProcess) -> dict[str, dict]:
     cohorts: dict[str, dict] = {}
     for record in sorted(consume_all(broker, env["NICHEWATCH_TOPIC_COHORTS"]), key=lambda r: (r.partition, r.offset)):
         cohorts[record.key.decode()] = orjson.loads(record.value)
-    return {"alerts": alerts, "scores": scores, "cohorts": cohorts}
+    tags: dict[str, dict] = {}
+    for record in sorted(consume_all(broker, env["NICHEWATCH_TOPIC_NICHE_TAGS"]), key=lambda r: (r.partition, r.offset)):
+        report = orjson.loads(record.value)  # latest per niche: what each tracked tag finds
+        tags[record.key.decode()] = {row["tag"]: (row["posts"], row["accounts"], row["generic"])
+                                     for row in report["tags"] if row["tracked"]}
+    return {"alerts": alerts, "scores": scores, "cohorts": cohorts, "tags": tags}
 
 
 def run(kafka: Broker, unique: str, tmp_path: Path, records: list[tuple[bytes, bytes]], size: int,
@@ -105,9 +111,11 @@ def test_one_worker_two_workers_and_a_restarted_worker_agree(
     restarted = run(kafka, f"{unique}-restart", tmp_path / "restart", scenario_records, 1, kill_midway=True)
 
     assert one["cohorts"] and sum(c["members"] for c in one["cohorts"].values()) > 100
+    assert one["tags"] and any(generic for rows in one["tags"].values() for _, _, generic in rows.values())
     assert any(a["classification"] == "suspected_purchase" for a in one["alerts"].values())
     for name, other in (("two workers", two), ("restarted", restarted)):
         assert other["cohorts"] == one["cohorts"], f"{name}: cohort aggregates differ"
+        assert other["tags"] == one["tags"], f"{name}: tag statistics differ"
         assert other["alerts"].keys() == one["alerts"].keys(), (
             f"{name}: alerts differ: only one worker {[one['alerts'][k] for k in one['alerts'].keys() - other['alerts'].keys()]}, "
             f"only {name} {[other['alerts'][k] for k in other['alerts'].keys() - one['alerts'].keys()]}"

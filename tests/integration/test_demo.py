@@ -42,7 +42,7 @@ def test_demo_shows_alerts_and_metrics_and_ctrl_c_stops_everything(kafka: Broker
     env = {k: v for k, v in os.environ.items() if not k.startswith("NICHEWATCH_")}
     env["NICHEWATCH_KAFKA_BOOTSTRAP_SERVERS"] = kafka.bootstrap_servers
     env["NICHEWATCH_APP_ID"] = f"demo-{unique}"
-    for name in ("posts", "snapshots", "niches", "alerts", "influencers", "dlq", "niche_tags", "cohort_contributions", "cohorts"):
+    for name in ("posts", "snapshots", "niches", "alerts", "influencers", "dlq", "niche_tags", "cohort_contributions", "cohorts", "tag_observations"):
         env[f"NICHEWATCH_TOPIC_{name.upper()}"] = f"{name}-demo-{unique}"
     env["NICHEWATCH_TAG_REPORT_INTERVAL_S"] = "2"
     demo = subprocess.Popen(
