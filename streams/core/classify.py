@@ -169,10 +169,15 @@ def classify(
                 f"{(found.ref_ts - mention.ts) / HOUR:+.1f} h before the window",
             )
         )
-    # Counts rounded for display are ranges: a rounding is not a step (the least rise counts).
-    step, step_hours, step_end = _largest_step(points, shown_from(state.platform))
+    # A count that may be a display rounding says little about when the followers came:
+    # steps are read from the exact counts (as the baseline rates are), when there are two.
+    shown = shown_from(state.platform)
+    exact = [(ts, f) for ts, f in points if not display_unit(f, shown)]
+    measured = exact if len(exact) >= 2 else points
+    step, _, step_end = _largest_step(measured)
+    _, step_hours, _ = _largest_step(points)  # how long the biggest rise between any two looks took
     continued = _rise_after(state, found, points, step_end, config)
-    gradual = step < 0.8 * growth or continued
+    gradual = step < 0.8 * (measured[-1][1] - measured[0][1]) or continued
     if mention is not None:
         return Verdict("organic_breakout", evidence)
     if organic or explained:
@@ -429,17 +434,10 @@ def _usual_interval(state: AccountState) -> float:
     return median(gaps) if gaps else 0.0
 
 
-def _largest_step(points: list[tuple[int, int]], shown: int | None = None) -> tuple[int, float, int]:
-    """Biggest rise between consecutive observations, the hours it took and when it ended.
-
-    With ``shown`` (where the platform starts abbreviating), a count that may be a display
-    rounding is a range and the least rise it allows is taken.
-    """
+def _largest_step(points: list[tuple[int, int]]) -> tuple[int, float, int]:
+    """Biggest rise between consecutive observations, the hours it took and when it ended."""
     best, hours, end = 0, 1.0, points[-1][0]
     for (t0, f0), (t1, f1) in zip(points, points[1:]):
-        rise = f1 - f0
-        if shown is not None:
-            rise -= display_unit(f1, shown) + display_unit(f0, shown)
-        if rise > best:
-            best, hours, end = rise, max((t1 - t0) / HOUR, 1.0 / 60.0), t1
+        if f1 - f0 > best:
+            best, hours, end = f1 - f0, max((t1 - t0) / HOUR, 1.0 / 60.0), t1
     return best, hours, end
