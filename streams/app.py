@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 
 import faust
@@ -130,15 +131,23 @@ def _register_cohorts(app: BatchApp, settings: Settings, metrics: Metrics, outpu
     app.batch_agent(topic)(CohortsAgent(settings, writer, outputs, metrics, lambda: app.consumer_generation_id))
 
 
+SETTLE_CHUNK = 5_000  # accounts settled between two turns of the event loop
+
+
 def _register_settle(worker: Worker, agent: AccountsAgent) -> None:
     app, interval = worker.app, worker.settings.settle_interval_s
 
     @app.timer(interval)
     async def settle_scores() -> None:
-        # Only between batches of a settled assignment: never while tables recover.
-        if app.rebalancing or not app.tables.recovery.completed.is_set():
-            return
-        agent.settle()
+        # Only while the assignment stands: never during recovery, and a pass stops when a
+        # rebalance starts (the partitions it was settling may belong to another worker now).
+        generation = app.consumer_generation_id
+        for partition, keys in agent.store.writer.keys_by_partition().items():
+            for start in range(0, len(keys), SETTLE_CHUNK):
+                if app.rebalancing or not app.tables.recovery.completed.is_set() or app.consumer_generation_id != generation:
+                    return
+                agent.settle(partition, keys[start : start + SETTLE_CHUNK])
+                await asyncio.sleep(0)
 
 
 def _follow_shared_topics(worker: Worker) -> None:

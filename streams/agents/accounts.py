@@ -102,15 +102,12 @@ class AccountsAgent:
         records = [Record(tp.topic, tp.partition, r.offset, r.key, r.value) for r in batch]
         self.deliver(tp.topic, self.pipeline.process(records))
 
-    def settle(self) -> int:
-        """One settle pass over this worker's accounts (Engine.settle); returns profiles re-published."""
-        published = 0
-        for partition, keys in self.store.writer.keys_by_partition().items():
-            self.store.partition = partition
-            result = self.pipeline.settle([key.decode() for key in keys])
-            published += len(result.profiles)
-            self.deliver(None, result)
-        return published
+    def settle(self, partition: int, keys: list[bytes]) -> int:
+        """Settle some accounts of one partition (Engine.settle); returns profiles re-published."""
+        self.store.partition = partition
+        result = self.pipeline.settle([key.decode() for key in keys])
+        self.deliver(None, result)
+        return len(result.profiles)
 
     def deliver(self, topic: str | None, result: BatchResult) -> None:
         settings, send = self.settings, self.outputs.send
