@@ -19,7 +19,7 @@ has more than 64 brackets at all, which no real event has.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 import orjson
 from pydantic import BaseModel, Field, TypeAdapter, ValidationError
@@ -37,6 +37,8 @@ _COUNTS = ("followers", "following", "likes", "comments", "shares", "views", "po
 _INPUT_KINDS = ("post", "snapshot")
 _INPUT = TypeAdapter(Annotated[Post | AccountSnapshot, Field(discriminator="kind")])
 
+
+ModelT = TypeVar("ModelT", bound=BaseModel)
 
 class DecodeError(ValueError):
     """Bytes that are not a valid input event; ``reason`` says why in a few words."""
@@ -90,16 +92,24 @@ def decode_output(raw: bytes, model: type[BaseModel]) -> Any:
 
     Returns the parsed JSON object (readers keep it as is); raises ``DecodeError``.
     """
+    return _decode_as(raw, model)[0]
+
+
+def decode_model(raw: bytes, model: type[ModelT]) -> ModelT:
+    """A record of nichewatch's own topics: the JSON rules, then ``model`` (strict); ``DecodeError``."""
+    return _decode_as(raw, model)[1]
+
+
+def _decode_as(raw: bytes, model: type[ModelT]) -> tuple[Any, ModelT]:
     if len(raw) > MAX_PAYLOAD_BYTES:
         raise DecodeError(f"payload of {len(raw)} bytes exceeds {MAX_PAYLOAD_BYTES} bytes")
     obj = parse_json(raw)
     if type(obj) is not dict:
         raise DecodeError(f"expected a JSON object, got {_json_type(obj)}")
     try:
-        model.model_validate_json(raw, strict=True)
+        return obj, model.model_validate_json(raw, strict=True)
     except ValidationError as exc:
         raise DecodeError(describe_validation_error(exc)) from None
-    return obj
 
 
 def parse_json(raw: bytes) -> Any:

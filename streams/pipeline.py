@@ -13,11 +13,9 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import NamedTuple, TypeVar
+from typing import NamedTuple
 
-from pydantic import BaseModel
-
-from schemas.codec import MAX_PAYLOAD_BYTES, DecodeError, decode_event, decode_output, encode
+from schemas.codec import MAX_PAYLOAD_BYTES, DecodeError, ModelT, decode_event, decode_model, encode
 from schemas.events import AccountSnapshot, FollowerSpikeAlert, InfluencerProfile, Post
 from schemas.cluster import CohortContribution
 from schemas.cluster import TagObservation as TagObservationRecord
@@ -34,7 +32,6 @@ from streams.metrics import NO_NICHE, UNKNOWN_PLATFORM, DlqReason, Metrics, Skip
 # added; a dead letter that cannot be sent crashes the worker at the same offset forever.
 DLQ_MAX_VALUE_BYTES = MAX_PAYLOAD_BYTES  # anything larger was rejected for its size anyway
 DLQ_MAX_KEY_BYTES = 4096
-ModelT = TypeVar("ModelT", bound=BaseModel)
 # A settled score is within this of the one the cluster's current cohorts give.
 SETTLE_SCORE_CHANGE = 0.002
 
@@ -235,10 +232,9 @@ def decode_record(value: bytes | None, model: type[ModelT]) -> ModelT:
     if value is None:
         raise BadRecord("schema", "record without a value")
     try:
-        decode_output(value, model)
+        return decode_model(value, model)
     except DecodeError as exc:
         raise BadRecord(skip_reason(exc.reason), exc.reason) from None
-    return model.model_validate_json(value)
 
 
 def fit_for_dlq(record: Record, reason: str) -> tuple[Record, str]:
