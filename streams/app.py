@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from dataclasses import dataclass, field
 
 import faust
@@ -36,6 +37,7 @@ from streams.topics import declare_input_topics
 from streams.views import RecentAlerts, account_summary, parse_limit, quiet_client_errors
 
 GAUGE_INTERVAL_S = 5.0
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -142,12 +144,19 @@ def _register_settle(worker: Worker, agent: AccountsAgent) -> None:
         # Only while the assignment stands: never during recovery, and a pass stops when a
         # rebalance starts (the partitions it was settling may belong to another worker now).
         generation = app.consumer_generation_id
+        checked = published = 0
         for partition, keys in agent.store.writer.keys_by_partition().items():
             for start in range(0, len(keys), SETTLE_CHUNK):
                 if app.rebalancing or not app.tables.recovery.completed.is_set() or app.consumer_generation_id != generation:
+                    log.info("settle pass stopped (rebalancing %s, recovered %s)", app.rebalancing,
+                             app.tables.recovery.completed.is_set())
                     return
-                agent.settle(partition, keys[start : start + SETTLE_CHUNK])
+                chunk = keys[start : start + SETTLE_CHUNK]
+                published += agent.settle(partition, chunk)
+                checked += len(chunk)
                 await asyncio.sleep(0)
+        if published:
+            log.debug("settle pass: %d accounts checked, %d profiles re-published", checked, published)
 
 
 def _follow_shared_topics(worker: Worker) -> None:

@@ -263,6 +263,8 @@ class TableWriter:
         if self.after is not None:
             self.after.flush()
         barrier = self.after.in_flight() if self.after is not None else []
+        # The previous flush's changelog records first: a key's older state must not land after its newer.
+        barrier += self._pending[-1:]
         producer = self.app.producer._ensure_producer()
         batches: dict[int, list[Any]] = {}
         encoded_values: list[tuple[int, bytes, bytes]] = []
@@ -316,6 +318,7 @@ class OutputWriter:
         self.app = app
         self.buffer: list[tuple[str, bytes, bytes, list[tuple[str, bytes]] | None]] = []
         self._pending: list[asyncio.Future[None]] = []
+        self._queued: asyncio.Future[None] | None = None  # set once the last flush's sends are queued
         app.flushables.append(self)
 
     def send(self, topic: str, key: bytes, value: bytes, headers: list[tuple[str, bytes]] | None = None) -> None:
@@ -324,11 +327,28 @@ class OutputWriter:
     def flush(self) -> None:
         if self.buffer:
             messages, self.buffer = self.buffer, []
-            self._pending.append(asyncio.ensure_future(self._send(messages)))
+            # Sends of one flush wait for those of the previous one to be queued: two flushes
+            # in flight must not interleave, or a key's older record could land after its newer.
+            queued: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+            previous, self._queued = self._queued, queued
+            self._pending.append(asyncio.ensure_future(self._send(messages, previous, queued)))
 
-    async def _send(self, messages: list[tuple[str, bytes, bytes, list[tuple[str, bytes]] | None]]) -> None:
-        producer = self.app.producer._ensure_producer()
-        futures = [await producer.send(topic, value, key=key, headers=headers) for topic, key, value, headers in messages]
+    async def _send(
+        self,
+        messages: list[tuple[str, bytes, bytes, list[tuple[str, bytes]] | None]],
+        previous: asyncio.Future[None] | None,
+        queued: asyncio.Future[None],
+    ) -> None:
+        futures = []
+        try:
+            if previous is not None:
+                await asyncio.shield(previous)
+            producer = self.app.producer._ensure_producer()
+            for topic, key, value, headers in messages:
+                futures.append(await producer.send(topic, value, key=key, headers=headers))
+        finally:
+            if not queued.done():
+                queued.set_result(None)
         await asyncio.gather(*futures)
 
     async def wait_sent(self) -> None:

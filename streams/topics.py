@@ -12,6 +12,7 @@ from typing import Any
 from streams.settings import Settings
 
 DAY_MS = 24 * 3600 * 1000
+TABLES = ("accounts", "cohort-members")  # streams/app.py
 
 
 @dataclass(frozen=True)
@@ -40,6 +41,9 @@ def topic_specs(settings: Settings) -> list[TopicSpec]:
         TopicSpec(settings.topic_cohort_contributions, retention_days=7),
         TopicSpec(settings.topic_cohorts, compacted=True),
         TopicSpec(settings.topic_tag_observations, retention_days=7, single_partition=True),
+        # The workers' table changelogs (Faust's names), made here rather than by a starting
+        # worker, which would otherwise create them while it already produces.
+        *(TopicSpec(f"{settings.app_id}-{table}-changelog", compacted=True) for table in TABLES),
     ]
 
 

@@ -23,6 +23,7 @@ def cli_env(kafka: Broker, unique: str) -> dict[str, str]:
     for name in ("posts", "snapshots", "niches", "alerts", "influencers", "dlq", "niche_tags", "cohort_contributions", "cohorts", "tag_observations"):
         env[f"NICHEWATCH_TOPIC_{name.upper()}"] = f"{name}-{unique}"
     env["NICHEWATCH_TOPIC_PARTITIONS"] = "3"
+    env["NICHEWATCH_APP_ID"] = f"nw-{unique}"  # its table changelogs are topics too
     return env
 
 
@@ -31,7 +32,7 @@ def test_topics_create_is_idempotent_and_configures_cleanup(kafka: Broker, uniqu
     assert run_cli(env, "topics", "check").returncode == 1
     first = run_cli(env, "topics", "create")
     assert first.returncode == 0, first.stderr
-    assert first.stdout.count("created") == 10
+    assert first.stdout.count("created") == 12
     second = run_cli(env, "topics", "create")
     assert second.returncode == 0 and "created" not in second.stdout
     assert run_cli(env, "topics", "check").returncode == 0
