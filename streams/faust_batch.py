@@ -228,21 +228,24 @@ class TableWriter:
         return store.data.get(key)
 
     def keys_by_partition(self) -> dict[int, list[bytes]]:
-        """The keys this worker holds, by partition (a snapshot, safe to use across awaits)."""
+        """The keys of this worker's *active* partitions, by partition (a snapshot, safe to use
+        across awaits). The store also holds standby replicas of other workers' partitions;
+        those are not ours to write."""
+        changelog = self.table.changelog_topic.get_topic_name()
+        actives = {tp.partition for tp in self.app.assignor.assigned_actives() if tp.topic == changelog}
         out: dict[int, list[bytes]] = {}
         store = self.table.data
         if self._rocks:
-            # Co-partitioned topics: an active partition number is active for the table too.
-            actives = {tp.partition for tp in self.app.assignor.assigned_actives()}
             for partition, db in list(store._dbs.items()):
                 if partition in actives:
                     out[partition] = list(db.keys())
         else:
             for key, partition in list(store._key_partition.items()):
-                out.setdefault(partition, []).append(key)
+                if partition in actives:
+                    out.setdefault(partition, []).append(key)
         for key, (partition, _value) in list(self.dirty.items()):
-            keys = out.setdefault(partition, [])
-            if self._rocks and key not in keys:
+            keys = out.setdefault(partition, []) if partition in actives else None
+            if keys is not None and self._rocks and key not in keys:
                 keys.append(key)
         return out
 
