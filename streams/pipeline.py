@@ -159,8 +159,8 @@ class Pipeline:
             duplicate = state is not None and is_redelivery(state, event, niches)
             late_before = engine.stats.late_dropped
             # A duplicate goes through the engine too: it leaves the account's state as it
-            # is, but the engine's books that are not persisted (mentions, cohorts) are
-            # rebuilt from the re-deliveries that follow a restart.
+            # is, but a single-process engine's books that are not persisted (mentions,
+            # cohorts) are rebuilt from the re-deliveries that follow a restart.
             outputs = engine.process(event)
             if engine.stats.late_dropped != late_before:
                 key = (event.platform, niches[0] if niches else NO_NICHE, "late")

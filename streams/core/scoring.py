@@ -102,9 +102,7 @@ def profile_if_changed(
     state.cohort_entry = entry
     percentile, cohort_size = cohorts.percentile(primary, tier, entry[2])
 
-    prior = clamp01(0.5 * rate / config.typical_engagement[tier])  # typical rate -> 0.5
-    weight = config.cohort_prior_weight
-    engagement = (percentile * cohort_size + prior * weight) / (cohort_size + weight)
+    engagement = _engagement(percentile, cohort_size, rate, tier, config)
     focus = counts[primary] / len(posts)
     posted = tuple(map(_posted_of, posts))
     cached = state.consistency_cache
@@ -172,10 +170,15 @@ def engagement_drift(state: AccountState, config: EngineConfig, cohorts: CohortB
     rates = [p.rate for p in state.posts.values()]
     if not rates or entry[1] not in config.typical_engagement:
         return 0.0
-    prior = clamp01(0.5 * median(rates) / config.typical_engagement[entry[1]])
-    weight = config.cohort_prior_weight
-    engagement = (percentile * cohort_size + prior * weight) / (cohort_size + weight)
+    engagement = _engagement(percentile, cohort_size, median(rates), entry[1], config)
     return abs(engagement - last.engagement) * config.weight_engagement
+
+
+def _engagement(percentile: float, cohort_size: int, rate: float, tier: str, config: EngineConfig) -> float:
+    """The cohort percentile, shrunk towards a typical-rate prior while the cohort is small."""
+    prior = clamp01(0.5 * rate / config.typical_engagement[tier])  # typical rate -> 0.5
+    weight = config.cohort_prior_weight
+    return (percentile * cohort_size + prior * weight) / (cohort_size + weight)
 
 
 def _consistency(posted: list[int]) -> float:
