@@ -1,0 +1,147 @@
+//! Decoded events as the contract's pydantic models (schemas/events.py), built without
+//! validating them again: the instance gets the `__dict__` and `model_fields_set` that
+//! `model_validate_json` would give it, and timestamps carry pydantic-core's `TzInfo`.
+
+use std::collections::HashMap;
+
+use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
+use pyo3::types::{PyDateTime, PyDict, PySet, PyString, PyTzInfo};
+
+use crate::decode::{Event, Field, PostEvent, Present, SnapshotEvent, FIELD_COUNT};
+use crate::timestamp::Timestamp;
+
+/// What is looked up once per interpreter: the model classes and the names of their fields.
+pub struct Models {
+    post: Py<PyAny>,
+    snapshot: Py<PyAny>,
+    new_object: Py<PyAny>,
+    set_attribute: Py<PyAny>,
+    tz_info: Py<PyAny>,
+    names: Vec<Py<PyString>>,
+    kind_post: Py<PyString>,
+    kind_snapshot: Py<PyString>,
+    dict_attr: Py<PyString>,
+    fields_set_attr: Py<PyString>,
+    extra_attr: Py<PyString>,
+    private_attr: Py<PyString>,
+}
+
+static MODELS: PyOnceLock<Models> = PyOnceLock::new();
+
+fn load(py: Python<'_>) -> PyResult<Models> {
+    let events = py.import("schemas.events")?;
+    let object = py.import("builtins")?.getattr("object")?;
+    let names = Field::ALL.iter().map(|f| PyString::intern(py, f.name()).unbind()).collect();
+    Ok(Models {
+        post: events.getattr("Post")?.unbind(),
+        snapshot: events.getattr("AccountSnapshot")?.unbind(),
+        new_object: object.getattr("__new__")?.unbind(),
+        set_attribute: object.getattr("__setattr__")?.unbind(),
+        tz_info: py.import("pydantic_core")?.getattr("TzInfo")?.unbind(),
+        names,
+        kind_post: PyString::intern(py, "post").unbind(),
+        kind_snapshot: PyString::intern(py, "snapshot").unbind(),
+        dict_attr: PyString::intern(py, "__dict__").unbind(),
+        fields_set_attr: PyString::intern(py, "__pydantic_fields_set__").unbind(),
+        extra_attr: PyString::intern(py, "__pydantic_extra__").unbind(),
+        private_attr: PyString::intern(py, "__pydantic_private__").unbind(),
+    })
+}
+
+/// Builds the models of one batch (time zones are shared within it).
+pub struct Builder<'py> {
+    py: Python<'py>,
+    models: &'py Models,
+    zones: HashMap<i32, Bound<'py, PyTzInfo>>,
+}
+
+impl<'py> Builder<'py> {
+    pub fn new(py: Python<'py>) -> PyResult<Self> {
+        let models = MODELS.get_or_try_init(py, || load(py))?;
+        Ok(Builder { py, models, zones: HashMap::new() })
+    }
+
+    pub fn event(&mut self, event: &Event) -> PyResult<Bound<'py, PyAny>> {
+        match event {
+            Event::Post(p) => self.post(p),
+            Event::Snapshot(s) => self.snapshot(s),
+        }
+    }
+
+    fn name(&self, field: Field) -> &Bound<'py, PyString> {
+        self.models.names[field as usize].bind(self.py)
+    }
+
+    fn zone(&mut self, offset_s: i32) -> PyResult<Bound<'py, PyTzInfo>> {
+        if let Some(z) = self.zones.get(&offset_s) {
+            return Ok(z.clone());
+        }
+        let z = self.models.tz_info.bind(self.py).call1((offset_s,))?.cast_into::<PyTzInfo>()?;
+        self.zones.insert(offset_s, z.clone());
+        Ok(z)
+    }
+
+    fn datetime(&mut self, t: &Timestamp) -> PyResult<Bound<'py, PyDateTime>> {
+        let zone = self.zone(t.offset_s)?;
+        PyDateTime::new(self.py, i32::from(t.year), t.month, t.day, t.hour, t.minute, t.second, t.microsecond, Some(&zone))
+    }
+
+    fn post(&mut self, p: &PostEvent) -> PyResult<Bound<'py, PyAny>> {
+        let py = self.py;
+        let d = PyDict::new(py);
+        d.set_item(self.name(Field::SchemaVersion), 1)?;
+        d.set_item(self.name(Field::Kind), self.models.kind_post.bind(py))?;
+        d.set_item(self.name(Field::PostId), &p.post_id)?;
+        d.set_item(self.name(Field::Platform), &p.platform)?;
+        d.set_item(self.name(Field::AccountId), &p.account_id)?;
+        d.set_item(self.name(Field::Handle), &p.handle)?;
+        let (posted_at, observed_at) = (self.datetime(&p.posted_at)?, self.datetime(&p.observed_at)?);
+        d.set_item(self.name(Field::PostedAt), posted_at)?;
+        d.set_item(self.name(Field::ObservedAt), observed_at)?;
+        d.set_item(self.name(Field::Followers), p.followers)?;
+        d.set_item(self.name(Field::Following), p.following)?;
+        d.set_item(self.name(Field::Likes), p.likes)?;
+        d.set_item(self.name(Field::Comments), p.comments)?;
+        d.set_item(self.name(Field::Shares), p.shares)?;
+        d.set_item(self.name(Field::Views), p.views)?;
+        d.set_item(self.name(Field::Tags), &p.tags)?;
+        d.set_item(self.name(Field::Text), &p.text)?;
+        self.instance(self.models.post.bind(py), d, p.present)
+    }
+
+    fn snapshot(&mut self, s: &SnapshotEvent) -> PyResult<Bound<'py, PyAny>> {
+        let py = self.py;
+        let d = PyDict::new(py);
+        d.set_item(self.name(Field::SchemaVersion), 1)?;
+        d.set_item(self.name(Field::Kind), self.models.kind_snapshot.bind(py))?;
+        d.set_item(self.name(Field::Platform), &s.platform)?;
+        d.set_item(self.name(Field::AccountId), &s.account_id)?;
+        d.set_item(self.name(Field::Handle), &s.handle)?;
+        let observed_at = self.datetime(&s.observed_at)?;
+        d.set_item(self.name(Field::ObservedAt), observed_at)?;
+        d.set_item(self.name(Field::Followers), s.followers)?;
+        d.set_item(self.name(Field::Following), s.following)?;
+        d.set_item(self.name(Field::PostsCount), s.posts_count)?;
+        self.instance(self.models.snapshot.bind(py), d, s.present)
+    }
+
+    /// `object.__new__(cls)` with the state pydantic keeps on a model instance.
+    fn instance(&self, cls: &Bound<'py, PyAny>, fields: Bound<'py, PyDict>, present: Present) -> PyResult<Bound<'py, PyAny>> {
+        let py = self.py;
+        let m = self.models;
+        let fields_set = PySet::empty(py)?;
+        for (i, name) in m.names.iter().enumerate().take(FIELD_COUNT) {
+            if present & (1 << i) != 0 {
+                fields_set.add(name.bind(py))?;
+            }
+        }
+        let instance = m.new_object.bind(py).call1((cls,))?;
+        let set = m.set_attribute.bind(py);
+        set.call1((&instance, m.dict_attr.bind(py), fields))?;
+        set.call1((&instance, m.fields_set_attr.bind(py), fields_set))?;
+        set.call1((&instance, m.extra_attr.bind(py), py.None()))?;
+        set.call1((&instance, m.private_attr.bind(py), py.None()))?;
+        Ok(instance)
+    }
+}
