@@ -44,7 +44,13 @@ class _StateFormat(TypedDict):
     f: _Int
     H: list[_Int]
     D: list[_Int]
-    P: dict[str, tuple[_Int, _Int, _Int, _Int, _Int | None, _Niches, _Int]]
+    # post: posted, observed, interactions, followers, views, niches, comments[, previous
+    # look's interactions, seconds since it (newer state)]
+    P: dict[
+        str,
+        tuple[_Int, _Int, _Int, _Int, _Int | None, _Niches, _Int, _Int, _Int]
+        | tuple[_Int, _Int, _Int, _Int, _Int | None, _Niches, _Int],
+    ]
     # episode: alert id, classification, start, last exceedance[, alert time (newer state)]
     E: tuple[_Str, _Str, _Int, _Int, _Int] | tuple[_Str, _Str, _Int, _Int] | None
     W: tuple[_Int | None, _Int | None] | None

@@ -31,9 +31,12 @@ are added as supporting evidence. Posts are judged by the interactions they are 
 to collect in all, not by what a young observation showed. Verdicts that the next hours
 may overturn wait, without an alert:
 
-    unexplained, gradual      up to audience_hold_s, until the posts since show whether
+    unexplained, gradual      up to audience_hold_s, until the posts show whether
                               engagement grew with the followers (people engage, bought
-                              followers do not: explain.audience_response)
+                              followers do not): posts published since, against the
+                              followers they were shown to (explain.audience_response),
+                              or posts already out, gaining between two looks beyond how
+                              the account's posts of those ages grow (maturity.py)
     unexplained, unobserved   up to conversion_window_s when the growth arrived across a
                               gap without observations of unobserved_gap_s and three times
                               the account's usual interval (posts from the gap are seen
@@ -67,6 +70,7 @@ from streams.core.explain import (
     lifetime_interactions,
     usual_interactions,
 )
+from streams.core.maturity import NewcomerResponse, newcomer_response
 from streams.core.mentions import MentionBook
 from streams.core.state import AccountState
 from streams.core.stats import median
@@ -202,7 +206,13 @@ def classify(
     )
     if audience.posts:
         evidence.append(_audience_evidence(audience))
-    if audience.verdict == "followed":
+    # ... and they engage with the posts that were already there, beyond those posts' usual growth with age.
+    newcomers = newcomer_response(
+        posts, found.ref_ts, found.baseline.median_per_hour, config, lambda ts: _follower_count_at(state, ts)
+    )
+    if newcomers.pairs:
+        evidence.append(_newcomer_evidence(newcomers))
+    if audience.verdict == "followed" or newcomers.verdict == "followed":
         return Verdict("organic_breakout", evidence)
     evidence.extend(_purchase_tells(state, config, found, points, posts))
     if gradual and audience.verdict is None:
@@ -424,6 +434,22 @@ def _audience_evidence(audience: AudienceResponse) -> Evidence:
         value=round(audience.slope, 3),
         detail=f"{audience.posts} post(s) since the growth began: interactions moved {audience.slope:.2f}x as far as "
         f"followers did (log scale, +/- {audience.standard_error:.2f}); {how}",
+    )
+
+
+def _newcomer_evidence(newcomers: NewcomerResponse) -> Evidence:
+    how = {
+        "followed": "posts already published gained with the new followers: they are people",
+        "not_followed": "posts already published grew only as posts of their age do: the new followers do not engage",
+        None: "too little to tell yet",
+    }[newcomers.verdict]
+    return Evidence(
+        name="newcomers_engage_with_earlier_posts",
+        value=round(newcomers.slope, 3),
+        detail=f"{newcomers.pairs} post(s) seen before and after new followers arrived (up to "
+        f"{newcomers.newcomers:.1%} of the audience between two looks) gained {newcomers.lift:+.3f} (log) beyond "
+        f"the account's maturity curve from {newcomers.controls} earlier pairs of looks: {newcomers.slope:.2f} "
+        f"+/- {newcomers.standard_error:.2f} of the engagement of the posts' own audience per newcomer; {how}",
     )
 
 

@@ -85,6 +85,9 @@ class EngineConfig:
     unobserved_gap_s: float = 24 * HOUR  # growth across a gap this long waits for the gap's posts
     audience_hold_s: float = 72 * HOUR  # gradual unexplained growth waits this long to see if engagement follows
     audience_z: float = 2.0  # engagement followed (or not) once its slope is this many errors from 0.5
+    # People who arrive after a post was published engage with it at least this share as
+    # often as its own audience did (bought followers: not at all); see maturity.py.
+    newcomer_engagement: float = 0.25
 
     # --- influencer score ----------------------------------------------------------------
     tiers: TierBounds = field(default_factory=TierBounds)

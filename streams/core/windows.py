@@ -13,7 +13,13 @@ Posts are kept by post_id (the latest observation of each post replaces the earl
 one), at most ``max_posts`` of the most recently published, none older than
 ``post_max_age_s``::
 
-    posts       {post_id: (posted, observed, interactions, followers, views, niches)}
+    posts       {post_id: (posted, observed, interactions, followers, views, niches,
+                           comments, previous interactions, previous observed)}
+
+Each post also keeps the observation before its latest one (two ints: its interactions
+and when it was made), so how much a post gained between two looks can be compared with
+how the account's posts normally grow with age (maturity.py: real newcomers engage with
+posts already published, bought followers do not).
 """
 
 from __future__ import annotations
@@ -129,6 +135,9 @@ class PostObservation:
     views: int | None
     niches: tuple[str, ...]
     comments: int = 0  # giveaways and shout-outs show up in comments first ("tag two friends")
+    # The observation before this one (0, 0: none): what the post gained between two looks.
+    prev_interactions: int = 0
+    prev_observed_ts: int = 0
     # engagement_rate, computed once: every rescoring reads it for each post (not persisted)
     rate: float = field(init=False, repr=False, compare=False)
 
@@ -140,12 +149,19 @@ class PostObservation:
         return self.interactions / self.followers if self.followers > 0 else 0.0
 
     def to_list(self) -> list[object]:
-        return [self.posted_ts, self.observed_ts, self.interactions, self.followers, self.views, list(self.niches), self.comments]
+        # The previous look is written as seconds before this one (a short number).
+        gap = self.observed_ts - self.prev_observed_ts if self.prev_observed_ts else 0
+        return [
+            self.posted_ts, self.observed_ts, self.interactions, self.followers, self.views, list(self.niches),
+            self.comments, self.prev_interactions, gap,
+        ]
 
     @classmethod
     def from_list(cls, raw: list) -> PostObservation:  # type: ignore[type-arg]
-        posted, observed, interactions, followers, views, niches, comments = raw
-        return cls(posted, observed, interactions, followers, views, tuple(niches), comments)
+        posted, observed, interactions, followers, views, niches, comments = raw[:7]
+        previous, gap = raw[7:9] if len(raw) >= 9 else (0, 0)  # state written before previous looks were kept
+        return cls(posted, observed, interactions, followers, views, tuple(niches), comments, previous,
+                   observed - gap if gap else 0)
 
 
 _posted_of = attrgetter("posted_ts")
@@ -164,8 +180,15 @@ class PostWindow:
     def observe(self, post_id: str, observation: PostObservation, latest_ts: float) -> bool:
         """Record an observation; returns False when it is older than what is already known."""
         current = self.posts.get(post_id)
-        if current is not None and observation.observed_ts < current.observed_ts:
-            return False
+        if current is not None:
+            if observation.observed_ts < current.observed_ts:
+                return False
+            if observation.observed_ts > current.observed_ts:
+                observation.prev_interactions = current.interactions
+                observation.prev_observed_ts = current.observed_ts
+            else:  # the same look again (redelivered): the one before it stays the previous
+                observation.prev_interactions = current.prev_interactions
+                observation.prev_observed_ts = current.prev_observed_ts
         self.posts[post_id] = observation  # replaces: a re-observed post never counts twice
         if current is None:
             self._evict(latest_ts)
