@@ -48,7 +48,10 @@ may overturn wait, without an alert:
 An organic episode does not hide a purchase made while it lasts: growth beyond its
 alert is tested on its own, and only a purchase verdict opens a new episode.
 
-A single unexplained step is decided at the first observation that shows it.
+A single unexplained step is decided at the first observation that shows it, unless
+the rise was already under way before it: the window may start mid-way through a surge,
+and a step no bigger than smooth arrivals from the pace before it allow is part of the
+surge (``_rise_before``), which is gradual growth and waits as above.
 """
 
 from __future__ import annotations
@@ -180,7 +183,7 @@ def classify(
     measured = exact if len(exact) >= 2 else points
     step, _, step_end = _largest_step(measured)
     _, step_hours, _ = _largest_step(points)  # how long the biggest rise between any two looks took
-    continued = _rise_after(state, found, points, step_end, config)
+    continued = _rise_after(state, found, points, step_end, config) or _rise_before(state, found, measured, config)
     gradual = step < 0.8 * (measured[-1][1] - measured[0][1]) or continued
     if mention is not None:
         return Verdict("organic_breakout", evidence)
@@ -238,6 +241,46 @@ def _rise_after(
     hours = (t1 - t0) / HOUR
     rise = (f1 - display_unit(f1, shown)) - (f0 + display_unit(f0, shown)) - max(found.baseline.median_per_hour, 0.0) * hours
     return rise >= max(config.min_excess_followers, config.sigma_k * found.sigma * math.sqrt(max(hours, 1.0 / 60.0)))
+
+
+def _rise_before(
+    state: AccountState, found: Exceedance, measured: list[tuple[int, int]], config: EngineConfig
+) -> bool:
+    """Was the largest step the continuation of a rise already under way (a surge seen mid-way)?
+
+    The window starts at the latest reference that makes it a spike, which may be inside
+    the rise. When the interval before the step already rose beyond the account's noise
+    (``sigma_k`` robust deviations), and the step is no more than smooth arrivals allow
+    from that pace (``hidden_step``'s allowance: a factor e per ``arrival_tau``), people
+    were arriving; a package delivered at once stands out of it by a spike.
+    """
+    best, step = 0, None
+    for (t0, f0), (t1, f1) in zip(measured, measured[1:]):
+        if f1 - f0 > best:
+            best, step = f1 - f0, (t0, f0, t1)
+    if step is None:
+        return False
+    t_start, f_start, t_end = step
+    shown = shown_from(state.platform)
+    earlier = [
+        (ts, f) for ts, f in state.hourly.between(t_start - config.short_window_s, t_start - 1)
+        if not display_unit(f, shown)
+    ]
+    if not earlier:
+        return False
+    t_before, f_before = earlier[-1]
+    pace = max(found.baseline.median_per_hour, 0.0)
+    hours_before = max((t_start - t_before) / HOUR, 1.0 / 60.0)
+    rise = f_start - f_before - pace * hours_before
+    if rise < config.sigma_k * found.sigma * math.sqrt(hours_before):
+        return False
+    hours = max((t_end - t_start) / HOUR, 1.0 / 60.0)
+    tau_hours = config.post_maturity_s / 3.0 / HOUR
+    allowed = hours * (f_start - f_before) / hours_before * math.exp(min((hours + hours_before) / 2.0 / tau_hours, 50.0))
+    threshold = max(
+        config.min_excess_followers, config.short_min_relative * f_start, config.sigma_k * found.sigma * math.sqrt(hours)
+    )
+    return best - allowed < threshold
 
 
 @dataclass(frozen=True, slots=True)

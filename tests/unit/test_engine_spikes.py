@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import random
-from datetime import datetime
+from datetime import UTC, datetime
 
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
@@ -289,3 +289,34 @@ def test_the_same_gradual_growth_without_engagement_following_it_is_a_purchase()
         for e in events
     ]
     assert "suspected_purchase" in [a.classification for a in run(flat)]
+
+
+def _hourly_snapshots(gains: list[int], followers: int = 40_000) -> list[dict]:
+    """Hourly profile snapshots of an account growing by ``gains[h]`` in hour ``h`` (flat before them)."""
+    rng = random.Random(5)
+    start = datetime(2026, 3, 1).timestamp()
+    events = []
+    for hour in range(24 * 10 + len(gains)):
+        grown = sum(gains[: max(0, hour - 24 * 10 + 1)])
+        events.append({
+            "kind": "snapshot", "schema_version": 1, "platform": "instagram", "account_id": "instagram:surge",
+            "handle": "surge", "observed_at": datetime.fromtimestamp(start + hour * 3600, UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "followers": followers + grown + rng.randint(-3, 3), "following": 300, "posts_count": 10,
+        })
+    return events
+
+
+def test_a_surge_first_seen_mid_way_is_not_decided_as_one_step() -> None:
+    # 600 followers in the first hour (not yet a spike), then 900: the window that makes it a
+    # spike starts after the first hour and holds one interval, but the rise was under way.
+    events = _hourly_snapshots([600, 900, 800, 600, 450, 300, 200, 150, 100, 80, 60, 40])
+    alerts = run(events)
+    first_spike = events[24 * 10 + 1]["observed_at"]
+    assert all(a.detected_at.isoformat().replace("+00:00", "Z") > first_spike for a in alerts)
+
+
+def test_a_step_on_top_of_a_rise_is_still_decided_at_once() -> None:
+    events = _hourly_snapshots([600, 5_000, 10, 10, 10, 10])
+    alerts = run(events)
+    assert [a.classification for a in alerts] == ["suspected_purchase"]
+    assert alerts[0].detected_at.isoformat().replace("+00:00", "Z") == events[24 * 10 + 1]["observed_at"]
