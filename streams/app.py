@@ -138,23 +138,31 @@ SETTLE_CHUNK = 5_000  # accounts settled between two turns of the event loop
 
 def _register_settle(worker: Worker, agent: AccountsAgent) -> None:
     app, interval = worker.app, worker.settings.settle_interval_s
+    # Partition -> consumer generation in which this worker re-published all its profiles.
+    republished: dict[int, int] = {}
 
     @app.timer(interval)
     async def settle_scores() -> None:
         # Only while the assignment stands: never during recovery, and a pass stops when a
         # rebalance starts (the partitions it was settling may belong to another worker now).
+        # The first pass after an assignment re-publishes every profile of the partition: the
+        # previous owner may have published a settled profile whose state never reached the
+        # changelog (killed between the two), so the topic's last profile could be one this
+        # worker's state does not know of.
         generation = app.consumer_generation_id
         checked = published = 0
         for partition, keys in agent.store.writer.keys_by_partition().items():
+            threshold = None if republished.get(partition) == generation else 0.0
             for start in range(0, len(keys), SETTLE_CHUNK):
                 if app.rebalancing or not app.tables.recovery.completed.is_set() or app.consumer_generation_id != generation:
                     log.info("settle pass stopped (rebalancing %s, recovered %s)", app.rebalancing,
                              app.tables.recovery.completed.is_set())
                     return
                 chunk = keys[start : start + SETTLE_CHUNK]
-                published += agent.settle(partition, chunk)
+                published += agent.settle(partition, chunk, threshold)
                 checked += len(chunk)
                 await asyncio.sleep(0)
+            republished[partition] = generation
         if published:
             log.debug("settle pass: %d accounts checked, %d profiles re-published", checked, published)
 

@@ -142,6 +142,16 @@ class BatchApp(faust.App):
         # Awaited with each fetch before it is handled (e.g. "other partitions read this far").
         self.batch_aligners: list[Callable[[dict[TP, list[ConsumerRecord]]], Awaitable[Any]]] = []
         self.flushables: list[Flushable] = []
+        self.on_partitions_revoked.connect(self._deliver_before_revoke)
+
+    async def _deliver_before_revoke(self, sender: Any, revoked: Any, **kwargs: Any) -> None:
+        # A commit with no new offsets to commit flushes but does not wait, so state written
+        # without input (the settle pass) could reach its changelog after the next owner has
+        # recovered. Revocation waits until everything buffered is on the broker.
+        for flushable in self.flushables:
+            flushable.flush()
+        for flushable in self.flushables:
+            await flushable.wait_sent()
 
     def _new_transport(self) -> Any:
         return BatchTransport(self.conf.broker_consumer, self)

@@ -102,10 +102,12 @@ class AccountsAgent:
         records = [Record(tp.topic, tp.partition, r.offset, r.key, r.value) for r in batch]
         self.deliver(tp.topic, self.pipeline.process(records))
 
-    def settle(self, partition: int, keys: list[bytes]) -> int:
-        """Settle some accounts of one partition (Engine.settle); returns profiles re-published."""
+    def settle(self, partition: int, keys: list[bytes], threshold: float | None = None) -> int:
+        """Settle some accounts of one partition (Engine.settle); returns profiles re-published.
+        ``threshold`` 0 re-publishes every profile; None is the pipeline's settle threshold."""
         self.store.partition = partition
-        result = self.pipeline.settle([key.decode() for key in keys])
+        ids = [key.decode() for key in keys]
+        result = self.pipeline.settle(ids) if threshold is None else self.pipeline.settle(ids, threshold)
         self.deliver(None, result)
         return len(result.profiles)
 
