@@ -210,8 +210,10 @@ def classify(
     if audience.posts:
         evidence.append(_audience_evidence(audience))
     # ... and they engage with the posts that were already there, beyond those posts' usual growth with age.
+    # Growth beyond an organic alert: the posts' curve is read from before that episode.
+    began = float(state.episode.start_ts) if explain_from is not None and state.episode is not None else None
     newcomers = newcomer_response(
-        posts, found.ref_ts, found.baseline.median_per_hour, config, lambda ts: _follower_count_at(state, ts)
+        posts, found.ref_ts, found.baseline.median_per_hour, config, lambda ts: _follower_count_at(state, ts), began
     )
     if newcomers.pairs:
         evidence.append(_newcomer_evidence(newcomers))

@@ -12,10 +12,12 @@ re-observed post gives a *pair* of looks: ``I1`` interactions at age ``a1`` (tim
                 exp(-((ln a1 - ln a1')^2 + (ln a2 - ln a2')^2) / (2 h^2)), h = 0.5 (ages
                 within a factor of about 1.6 count most); the account's own maturity
                 curve, read off its posts, with no shape assumed
-    sigma       the same weighted spread of the controls' leave-one-out residuals (at least
-                MIN_LOG_NOISE), widened by 1 + 1/W for the uncertainty of m (W: the kernel
-                weight behind it, about the number of controls of similar ages): young
-                posts grow more, and less predictably, than old ones
+    sigma       the same weighted spread of the controls' leave-one-out residuals, and never
+                less than the pair's own counting noise (the interactions between two looks
+                are a count of people: Poisson, sqrt(I2 - I1) / I2), widened by 1 + 1/W for
+                the uncertainty of m (W: the kernel weight behind it, about the number of
+                controls of similar ages): young posts grow more, and less predictably,
+                than old ones
     lift        r = log(I2 / I1) - m(a1, a2)                 0 when only age moved the post
     newcomers   x = (F(t2) - F(t1) - baseline * (t2 - t1)) / F(t1)
                 the followers who arrived between the looks, beyond the account's pace,
@@ -54,7 +56,6 @@ from streams.core.windows import PostObservation
 KERNEL_WIDTH = 0.5  # in log age: controls whose ages are within a factor ~1.6 weigh most
 MIN_KERNEL_WEIGHT = 0.5  # a pair needs about one control of similar ages to be judged
 MIN_CONTROLS = 2
-MIN_LOG_NOISE = 0.02  # counts as pages show them, and looks minutes off their schedule
 MIN_AGE_S = 60.0
 
 
@@ -71,7 +72,7 @@ class NewcomerResponse:
     lift: float  # the mean log lift of the judged pairs over their maturity curve
 
 
-_Pair = tuple[float, float, float, int, int]  # (ln a1, ln a2, log growth, t1, t2)
+_Pair = tuple[float, float, float, int, int, float]  # (ln a1, ln a2, log growth, t1, t2, counting variance)
 
 
 def newcomer_response(
@@ -80,14 +81,24 @@ def newcomer_response(
     rate_per_hour: float,
     config: EngineConfig,
     followers_at: Callable[[float], int | None],
+    controls_until: float | None = None,
 ) -> NewcomerResponse:
-    """Test the pairs of looks that end after ``since_ts`` against those that end before it."""
+    """Test the pairs of looks that end after ``since_ts`` against those that end before it.
+
+    ``controls_until`` (at most ``since_ts``): the curve is read only from pairs that end
+    before then, when the growth under test continues growth that began earlier (pairs in
+    between are lifted by that growth's people, neither controls nor tests).
+    """
+    clean = since_ts if controls_until is None else min(since_ts, controls_until)
     controls: list[_Pair] = []
     tests: list[_Pair] = []
     for post in posts:
         pair = _pair(post)
         if pair is not None:
-            (controls if pair[4] <= since_ts else tests).append(pair)
+            if pair[4] <= clean:
+                controls.append(pair)
+            elif pair[4] > since_ts:
+                tests.append(pair)
     if len(controls) < MIN_CONTROLS or not tests:
         return NewcomerResponse(None, 0, len(controls), 0.0, math.inf, 0.0, 0.0)
     residuals = [c[2] - _expected(controls, c, skip=i)[0] for i, c in enumerate(controls)]
@@ -97,12 +108,12 @@ def newcomer_response(
         expected, weight = _expected(controls, pair)
         if weight < MIN_KERNEL_WEIGHT:
             continue  # no controls of these ages: the account's curve is not known there
-        _, _, growth, t1, t2 = pair
+        _, _, growth, t1, t2, counting = pair
         before, after = followers_at(t1), followers_at(t2)
         if before is None or after is None or before <= 0:
             continue
         x = (after - before - max(rate_per_hour, 0.0) * (t2 - t1) / HOUR) / before
-        variance = max(_noise(controls, residuals, pair), MIN_LOG_NOISE**2) * (1.0 + 1.0 / weight)
+        variance = max(_noise(controls, residuals, pair), counting) * (1.0 + 1.0 / weight)
         r = growth - expected
         sxx += x * x / variance
         sxy += x * r / variance
@@ -129,7 +140,10 @@ def _pair(post: PostObservation) -> _Pair | None:
     a1, a2 = t1 - post.posted_ts, t2 - post.posted_ts
     if a1 < MIN_AGE_S or a2 <= a1:
         return None
-    return (math.log(a1), math.log(a2), math.log(post.interactions / post.prev_interactions), t1, t2)
+    i1, i2 = post.prev_interactions, post.interactions
+    # Poisson noise of the interactions between the looks, and each count's rounding to an integer.
+    counting = max(i2 - i1, 1) / (i2 * i2) + 1.0 / (12.0 * i1 * i1) + 1.0 / (12.0 * i2 * i2)
+    return (math.log(a1), math.log(a2), math.log(i2 / i1), t1, t2, counting)
 
 
 def _weights(controls: list[_Pair], pair: _Pair, skip: int = -1) -> list[float]:

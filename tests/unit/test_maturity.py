@@ -100,3 +100,17 @@ def test_followers_arriving_at_the_accounts_usual_pace_are_not_newcomers() -> No
     pace = 20_000 * 0.15 / 48.0  # per hour, over the 48 h between the looks
     response = newcomer_response(_controls() + spanning, GROWTH_AT, pace, CONFIG, _followers(0.15))
     assert response.newcomers < 0.01
+
+
+def test_growth_beyond_an_organic_alert_is_judged_against_posts_from_before_that_episode() -> None:
+    # The episode began 3 days before the growth under test; the pairs in between are
+    # lifted by its people and must not teach the account's curve.
+    episode_start = GROWTH_AT - 3 * DAY
+    lifted = [_pair(episode_start - 30 * HOUR + k * 3 * HOUR, 24, 72, 1_500, lift=0.08) for k in range(6)]
+    controls = [_pair(episode_start - (4 + k) * DAY, 24, 72, 1_500 + 40 * k) for k in range(6)]
+    spanning = [_pair(GROWTH_AT - (30 + 6 * k) * HOUR, 24, 72, 1_600, lift=0.08) for k in range(2)]
+    posts = controls + lifted + spanning
+    mixed = newcomer_response(posts, GROWTH_AT, 0.0, CONFIG, _followers(0.15))
+    clean = newcomer_response(posts, GROWTH_AT, 0.0, CONFIG, _followers(0.15), controls_until=episode_start)
+    assert mixed.verdict != "followed"
+    assert (clean.verdict, clean.controls, clean.pairs) == ("followed", 6, 2)
