@@ -7,6 +7,8 @@
 Stages, each over the same lines:
     (a) orjson.loads             the floor: parsing alone
     (b) decode_event             parse + pydantic validation (the codec)
+    (b') native decode_batch     the same contract in the native core (streams._native), in
+                                 batches of --batch values, models built without validating twice
     (c) engine only              Engine.process on already-decoded events
     (d) full replay              streams.core.replay.replay: (b) + (c) + bookkeeping
     (e) full replay + tag stats  (d) with a TagBook (per-niche tag statistics) in the engine
@@ -28,6 +30,7 @@ from collections.abc import Callable
 import orjson
 
 from schemas.codec import decode_event
+from streams._native import decode_batch
 from schemas.events import NicheDefinition
 from streams.core import Engine
 from streams.core.replay import replay
@@ -78,6 +81,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--days", type=int, default=30)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--profile", action="store_true", help="cProfile the full replay, top 20 by own time")
+    parser.add_argument("--batch", type=int, default=1000, help="values per native decode_batch call (a fetched batch)")
     args = parser.parse_args(argv)
 
     started = time.perf_counter()
@@ -92,6 +96,11 @@ def main(argv: list[str] | None = None) -> int:
     parse_rate = timed("(a) orjson.loads", n, lambda: [loads(line) for line in lines])
     events: list = []
     decode_rate = timed("(b) decode_event", n, lambda: events.extend(decode_event(line) for line in lines))
+    native: list = []
+    batches = [lines[i:i + args.batch] for i in range(0, n, args.batch)]
+    native_rate = timed("(b') native decode_batch", n, lambda: [native.extend(decode_batch(b)[0]) for b in batches])
+    same = sum(a == b for a, b in zip(events, native, strict=True))
+    print(f"  {'':<28} {same:,} of {n:,} decoded equal to (b)")
     engine_only = Engine(niches=niches)
     engine_rate = timed("(c) engine only", n, lambda: [engine_only.process(e) for e in events])
     engine = Engine(niches=niches)
@@ -112,6 +121,8 @@ def main(argv: list[str] | None = None) -> int:
 
     print("ratios (same run):")
     print(f"  decode / loads        {decode_rate / parse_rate:6.3f}")
+    print(f"  native / loads        {native_rate / parse_rate:6.3f}")
+    print(f"  native / decode       {native_rate / decode_rate:6.3f}")
     print(f"  engine / decode       {engine_rate / decode_rate:6.3f}")
     print(f"  replay / loads        {replay_rate / parse_rate:6.3f}")
     print(f"  replay / decode       {replay_rate / decode_rate:6.3f}")

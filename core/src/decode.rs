@@ -9,6 +9,8 @@
 //! The reasons are word for word what the pydantic models give (schemas/codec.py), field
 //! errors in the models' field order, the first three named and the rest counted.
 
+use std::borrow::Cow;
+
 use crate::json::{self, JsonError, Value};
 use crate::pyrepr;
 use crate::timestamp::{self, Timestamp};
@@ -62,11 +64,11 @@ impl Rejection {
 pub type Present = u32;
 
 #[derive(Debug, Clone, PartialEq)]
-pub struct PostEvent {
-    pub post_id: String,
-    pub platform: String,
-    pub account_id: String,
-    pub handle: String,
+pub struct PostEvent<'a> {
+    pub post_id: Cow<'a, str>,
+    pub platform: Cow<'a, str>,
+    pub account_id: Cow<'a, str>,
+    pub handle: Cow<'a, str>,
     pub posted_at: Timestamp,
     pub observed_at: Timestamp,
     pub followers: i64,
@@ -75,16 +77,16 @@ pub struct PostEvent {
     pub comments: i64,
     pub shares: i64,
     pub views: Option<i64>,
-    pub tags: Vec<String>,
-    pub text: Option<String>,
+    pub tags: Vec<Cow<'a, str>>,
+    pub text: Option<Cow<'a, str>>,
     pub present: Present,
 }
 
 #[derive(Debug, Clone, PartialEq)]
-pub struct SnapshotEvent {
-    pub platform: String,
-    pub account_id: String,
-    pub handle: String,
+pub struct SnapshotEvent<'a> {
+    pub platform: Cow<'a, str>,
+    pub account_id: Cow<'a, str>,
+    pub handle: Cow<'a, str>,
     pub observed_at: Timestamp,
     pub followers: i64,
     pub following: Option<i64>,
@@ -93,9 +95,9 @@ pub struct SnapshotEvent {
 }
 
 #[derive(Debug, Clone, PartialEq)]
-pub enum Event {
-    Post(PostEvent),
-    Snapshot(SnapshotEvent),
+pub enum Event<'a> {
+    Post(PostEvent<'a>),
+    Snapshot(SnapshotEvent<'a>),
 }
 
 /// The members of the event object that are read; everything else is checked and skipped.
@@ -249,15 +251,16 @@ impl Errors {
     }
 }
 
+/// Takes each field's value out of its slot, in the model's field order.
 struct Reader<'a> {
-    slots: &'a [Option<Value>],
+    slots: [Option<Value<'a>>; FIELD_COUNT],
     errors: Errors,
     present: Present,
 }
 
 impl<'a> Reader<'a> {
-    fn get(&mut self, field: Field) -> Option<&'a Value> {
-        let v = self.slots[field as usize].as_ref();
+    fn get(&mut self, field: Field) -> Option<Value<'a>> {
+        let v = self.slots[field as usize].take();
         if v.is_some() {
             self.present |= field.bit();
         }
@@ -267,7 +270,7 @@ impl<'a> Reader<'a> {
     fn schema_version(&mut self) {
         match self.get(Field::SchemaVersion) {
             None => self.errors.push(Field::SchemaVersion, REQUIRED),
-            Some(v) => match integral(v) {
+            Some(v) => match integral(&v) {
                 Some(Integral::Small(1)) => {}
                 Some(_) => self.errors.push(Field::SchemaVersion, UNSUPPORTED_VERSION),
                 None => self.errors.push(Field::SchemaVersion, INT_TYPE),
@@ -275,7 +278,7 @@ impl<'a> Reader<'a> {
         }
     }
 
-    fn string(&mut self, field: Field, max_chars: usize, nullable: bool) -> Option<String> {
+    fn string(&mut self, field: Field, max_chars: usize, nullable: bool) -> Option<Cow<'a, str>> {
         let v = match self.get(field) {
             None if nullable => return None,
             None => {
@@ -295,19 +298,19 @@ impl<'a> Reader<'a> {
         } else if chars > max_chars {
             self.errors.push(field, &format!("String should have at most {max_chars} characters"));
         } else {
-            return Some(s.clone());
+            return Some(s);
         }
         None
     }
 
-    fn id(&mut self, field: Field) -> String {
+    fn id(&mut self, field: Field) -> Cow<'a, str> {
         self.string(field, MAX_ID_CHARS, false).unwrap_or_default()
     }
 
     fn count(&mut self, field: Field) -> i64 {
         match self.get(field) {
             None => self.errors.push(field, REQUIRED),
-            Some(v) => match count(v) {
+            Some(v) => match count(&v) {
                 Ok(n) => return n,
                 Err(message) => self.errors.push(field, message),
             },
@@ -318,7 +321,7 @@ impl<'a> Reader<'a> {
     fn optional_count(&mut self, field: Field) -> Option<i64> {
         match self.get(field) {
             None | Some(Value::Null) => None,
-            Some(v) => match count(v) {
+            Some(v) => match count(&v) {
                 Ok(n) => Some(n),
                 Err(message) => {
                     self.errors.push(field, message);
@@ -331,7 +334,7 @@ impl<'a> Reader<'a> {
     fn timestamp(&mut self, field: Field) -> Option<Timestamp> {
         match self.get(field) {
             None => self.errors.push(field, REQUIRED),
-            Some(Value::Str(s)) => match timestamp::parse(s) {
+            Some(Value::Str(s)) => match timestamp::parse(&s) {
                 Ok(t) => return Some(t),
                 Err(message) => self.errors.push(field, message),
             },
@@ -340,7 +343,7 @@ impl<'a> Reader<'a> {
         None
     }
 
-    fn tags(&mut self) -> Vec<String> {
+    fn tags(&mut self) -> Vec<Cow<'a, str>> {
         let items = match self.get(Field::Tags) {
             None => return Vec::new(),
             Some(Value::Array(items)) => items,
@@ -355,9 +358,9 @@ impl<'a> Reader<'a> {
             return Vec::new();
         }
         let mut tags = Vec::with_capacity(items.len());
-        for (i, item) in items.iter().enumerate() {
+        for (i, item) in items.into_iter().enumerate() {
             match item {
-                Value::Str(s) if s.chars().count() <= MAX_TAG_CHARS => tags.push(s.clone()),
+                Value::Str(s) if s.chars().count() <= MAX_TAG_CHARS => tags.push(s),
                 Value::Str(_) => self.errors.0.push((format!("tags.{i}"), format!("String should have at most {MAX_TAG_CHARS} characters"))),
                 _ => self.errors.0.push((format!("tags.{i}"), STR_TYPE.to_owned())),
             }
@@ -397,7 +400,7 @@ fn json_rejection(raw: &[u8], err: JsonError) -> Rejection {
 }
 
 /// One record's value (`None`: a tombstone) at wall-clock time `now_us` (epoch microseconds).
-pub fn decode(raw: Option<&[u8]>, now_us: i64) -> Result<Event, Rejection> {
+pub fn decode(raw: Option<&[u8]>, now_us: i64) -> Result<Event<'_>, Rejection> {
     let Some(raw) = raw else {
         return Err(Rejection::new(ReasonClass::NotJson, "missing value (null record)"));
     };
@@ -417,7 +420,7 @@ pub fn decode(raw: Option<&[u8]>, now_us: i64) -> Result<Event, Rejection> {
             return Err(Rejection::new(ReasonClass::UnknownKind, format!("unknown kind {shown} (expected one of: post, snapshot)")));
         }
     };
-    let mut r = Reader { slots: &slots, errors: Errors(Vec::new()), present: 0 };
+    let mut r = Reader { slots, errors: Errors(Vec::new()), present: 0 };
     let event = if is_post { read_post(&mut r) } else { read_snapshot(&mut r) };
     if !r.errors.0.is_empty() {
         return Err(Rejection::new(ReasonClass::Schema, r.errors.into_reason()));
@@ -427,7 +430,7 @@ pub fn decode(raw: Option<&[u8]>, now_us: i64) -> Result<Event, Rejection> {
     Ok(event)
 }
 
-fn read_post(r: &mut Reader<'_>) -> Option<Event> {
+fn read_post<'a>(r: &mut Reader<'a>) -> Option<Event<'a>> {
     r.schema_version();
     r.get(Field::Kind);
     let post_id = r.id(Field::PostId);
@@ -463,7 +466,7 @@ fn read_post(r: &mut Reader<'_>) -> Option<Event> {
     }))
 }
 
-fn read_snapshot(r: &mut Reader<'_>) -> Option<Event> {
+fn read_snapshot<'a>(r: &mut Reader<'a>) -> Option<Event<'a>> {
     r.schema_version();
     r.get(Field::Kind);
     let platform = r.id(Field::Platform);
@@ -528,15 +531,17 @@ mod tests {
 
     #[test]
     fn a_valid_post_decodes_with_its_optional_fields_marked() {
-        let Ok(Event::Post(p)) = decode(Some(&post(r##","tags":["#Ink"],"views":null"##)), NOW_US) else { panic!("not a post") };
-        assert_eq!((p.likes, p.views, p.tags.as_slice()), (1, None, &["#Ink".to_owned()][..]));
+        let raw = post(r##","tags":["#Ink"],"views":null"##);
+        let Ok(Event::Post(p)) = decode(Some(&raw), NOW_US) else { panic!("not a post") };
+        assert_eq!((p.likes, p.views, p.tags.as_slice()), (1, None, &[Cow::Borrowed("#Ink")][..]));
         assert_ne!(p.present & Field::Views.bit(), 0);
         assert_eq!(p.present & Field::Text.bit(), 0);
     }
 
     #[test]
     fn integral_numbers_are_counts_and_others_name_the_field() {
-        let Ok(Event::Post(p)) = decode(Some(&post(r#","likes":9e2"#)), NOW_US) else { panic!("not a post") };
+        let raw = post(r#","likes":9e2"#);
+        let Ok(Event::Post(p)) = decode(Some(&raw), NOW_US) else { panic!("not a post") };
         assert_eq!(p.likes, 900);
         assert_eq!(reason(&post(r#","likes":900.5"#)).1, "invalid event: likes: Input should be a valid integer");
         assert_eq!(reason(&post(r#","likes":1e20"#)).1, "invalid event: likes: counter of 2**53 or more");

@@ -17,13 +17,15 @@
 
 /// The event object is level 1; each array or object inside it one more.
 pub const MAX_DEPTH: usize = 64;
+use std::borrow::Cow;
+
 /// The JSON reference reader gives up at this depth even before the value ends.
 pub const HARD_DEPTH_LIMIT: usize = 1024;
 
 /// A JSON value as the reference reader gives it to Python: integers within 64 bits
 /// stay integers, longer ones become floats.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Value {
+pub enum Value<'a> {
     Null,
     Bool(bool),
     Int(i64),
@@ -31,9 +33,10 @@ pub enum Value {
     /// An integer literal beyond 64 bits: its value as a float (finite).
     BigInt(f64),
     Float(f64),
-    Str(String),
-    Array(Vec<Value>),
-    Object(Vec<(String, Value)>),
+    /// Borrowed from the record unless it had escapes.
+    Str(Cow<'a, str>),
+    Array(Vec<Value<'a>>),
+    Object(Vec<(Cow<'a, str>, Value<'a>)>),
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -49,22 +52,20 @@ pub enum JsonError {
 /// The event object's members: `slot_of` maps a key to a slot index for the fields that
 /// are built; other keys are checked and skipped. `top` is what the value was when it is
 /// not an object.
-pub struct Document {
-    pub top: Option<Value>,
+pub struct Document<'a> {
+    pub top: Option<Value<'a>>,
     pub is_object: bool,
 }
 
-pub fn parse(raw: &[u8], slots: &mut [Option<Value>], slot_of: fn(&str) -> Option<usize>) -> Result<Document, JsonError> {
+pub fn parse<'a>(raw: &'a [u8], slots: &mut [Option<Value<'a>>], slot_of: fn(&str) -> Option<usize>) -> Result<Document<'a>, JsonError> {
     if raw.starts_with(b"\xef\xbb\xbf") {
         return Err(JsonError::ByteOrderMark);
     }
-    if std::str::from_utf8(raw).is_err() {
-        return Err(JsonError::NotUtf8);
-    }
+    let text = std::str::from_utf8(raw).map_err(|_| JsonError::NotUtf8)?;
     if raw.is_empty() {
         return Err(JsonError::Syntax("Input is a zero-length, empty document", 0));
     }
-    let mut p = Parser { raw, pos: 0, deepest: 0 };
+    let mut p = Parser { raw, text, pos: 0, deepest: 0 };
     p.skip_ws();
     if p.pos == raw.len() {
         return Err(JsonError::Syntax("input data is empty", 0));
@@ -88,6 +89,8 @@ pub fn parse(raw: &[u8], slots: &mut [Option<Value>], slot_of: fn(&str) -> Optio
 
 struct Parser<'a> {
     raw: &'a [u8],
+    /// The same bytes, known to be UTF-8: strings are sliced from it (at ASCII quotes).
+    text: &'a str,
     pos: usize,
     deepest: usize,
 }
@@ -120,7 +123,7 @@ impl<'a> Parser<'a> {
     }
 
     /// The top-level object: members go to their slots (last one wins) or are skipped.
-    fn event_object(&mut self, slots: &mut [Option<Value>], slot_of: fn(&str) -> Option<usize>) -> Result<(), JsonError> {
+    fn event_object(&mut self, slots: &mut [Option<Value<'a>>], slot_of: fn(&str) -> Option<usize>) -> Result<(), JsonError> {
         self.enter(1)?;
         self.pos += 1; // '{'
         self.skip_ws();
@@ -178,7 +181,7 @@ impl<'a> Parser<'a> {
     }
 
     /// One value at `level`; built when `build`, otherwise checked (and `Value::Null` returned).
-    fn value(&mut self, level: usize, build: bool) -> Result<Value, JsonError> {
+    fn value(&mut self, level: usize, build: bool) -> Result<Value<'a>, JsonError> {
         match self.peek() {
             Some(b'{') => self.object(level, build),
             Some(b'[') => self.array(level, build),
@@ -196,7 +199,7 @@ impl<'a> Parser<'a> {
         }
     }
 
-    fn literal(&mut self, word: &[u8], what: &'static str, value: Value) -> Result<Value, JsonError> {
+    fn literal(&mut self, word: &[u8], what: &'static str, value: Value<'a>) -> Result<Value<'a>, JsonError> {
         let rest = &self.raw[self.pos..];
         if rest.starts_with(word) {
             self.pos += word.len();
@@ -208,7 +211,7 @@ impl<'a> Parser<'a> {
         Err(JsonError::Syntax(what, self.pos))
     }
 
-    fn object(&mut self, level: usize, build: bool) -> Result<Value, JsonError> {
+    fn object(&mut self, level: usize, build: bool) -> Result<Value<'a>, JsonError> {
         self.enter(level)?;
         self.pos += 1;
         let mut members = Vec::new();
@@ -234,7 +237,7 @@ impl<'a> Parser<'a> {
         }
     }
 
-    fn array(&mut self, level: usize, build: bool) -> Result<Value, JsonError> {
+    fn array(&mut self, level: usize, build: bool) -> Result<Value<'a>, JsonError> {
         self.enter(level)?;
         self.pos += 1;
         let mut items = Vec::new();
@@ -263,7 +266,7 @@ impl<'a> Parser<'a> {
         self.pos - start
     }
 
-    fn number(&mut self) -> Result<Value, JsonError> {
+    fn number(&mut self) -> Result<Value<'a>, JsonError> {
         let start = self.pos;
         if self.peek() == Some(b'-') {
             self.pos += 1;
@@ -294,8 +297,7 @@ impl<'a> Parser<'a> {
                 return Err(self.end_or("no digit after exponent sign"));
             }
         }
-        // The bytes were checked to be ASCII digits and signs above.
-        let text = std::str::from_utf8(&self.raw[start..self.pos]).map_err(|_| JsonError::Syntax("invalid number", start))?;
+        let text = &self.text[start..self.pos]; // ASCII digits and signs
         if !is_float {
             if let Ok(i) = text.parse::<i64>() {
                 return Ok(Value::Int(i));
@@ -324,7 +326,7 @@ impl<'a> Parser<'a> {
     }
 
     /// A string starting at `"`, unescaped.
-    fn string(&mut self) -> Result<String, JsonError> {
+    fn string(&mut self) -> Result<Cow<'a, str>, JsonError> {
         let open = self.pos;
         self.pos += 1;
         let start = self.pos;
@@ -333,9 +335,9 @@ impl<'a> Parser<'a> {
             match self.peek() {
                 None => return Err(JsonError::Syntax("unexpected end of data", self.raw.len())),
                 Some(b'"') => {
-                    let s = std::str::from_utf8(&self.raw[start..self.pos]).map_err(|_| JsonError::NotUtf8)?;
+                    let s = &self.text[start..self.pos];
                     self.pos += 1;
-                    return Ok(s.to_owned());
+                    return Ok(Cow::Borrowed(s));
                 }
                 Some(b'\\') => break,
                 Some(c) if c < 0x20 => return Err(JsonError::Syntax("unexpected control character in string", open + 1)),
@@ -348,7 +350,7 @@ impl<'a> Parser<'a> {
                 None => return Err(JsonError::Syntax("unexpected end of data", self.raw.len())),
                 Some(b'"') => {
                     self.pos += 1;
-                    return String::from_utf8(out).map_err(|_| JsonError::NotUtf8);
+                    return String::from_utf8(out).map(Cow::Owned).map_err(|_| JsonError::NotUtf8);
                 }
                 Some(b'\\') => {
                     self.pos += 1;
@@ -417,7 +419,7 @@ mod tests {
         }
     }
 
-    fn run(raw: &[u8]) -> Result<(Document, Vec<Option<Value>>), JsonError> {
+    fn run(raw: &[u8]) -> Result<(Document<'_>, Vec<Option<Value<'_>>>), JsonError> {
         let mut slots = vec![None, None];
         let doc = parse(raw, &mut slots, slot)?;
         Ok((doc, slots))

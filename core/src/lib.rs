@@ -33,6 +33,7 @@ fn wall_clock_us(now: Option<f64>) -> i64 {
 fn decode_batch<'py>(py: Python<'py>, values: &Bound<'py, PyAny>, now: Option<f64>) -> PyResult<Bound<'py, PyTuple>> {
     let now_us = wall_clock_us(now);
     let mut builder = pyevents::Builder::new(py)?;
+    let _paused = pyevents::CollectorPause::new(py)?;
     let events = PyList::empty(py);
     let dead = PyList::empty(py);
     for (i, item) in values.try_iter()?.enumerate() {
@@ -49,9 +50,27 @@ fn decode_batch<'py>(py: Python<'py>, values: &Bound<'py, PyAny>, now: Option<f6
     PyTuple::new(py, [events.into_any(), dead.into_any()])
 }
 
+/// Check a batch against the contract without building the events: the dead letters
+/// `(i, reason, reason_class)` that `decode_batch` would give.
+#[pyfunction]
+#[pyo3(signature = (values, now=None))]
+fn validate_batch<'py>(py: Python<'py>, values: &Bound<'py, PyAny>, now: Option<f64>) -> PyResult<Bound<'py, PyList>> {
+    let now_us = wall_clock_us(now);
+    let dead = PyList::empty(py);
+    for (i, item) in values.try_iter()?.enumerate() {
+        let item = item?;
+        let raw = if item.is_none() { None } else { Some(item.cast::<PyBytes>()?.as_bytes()) };
+        if let Err(rejected) = decode::decode(raw, now_us) {
+            dead.append((i, rejected.reason, rejected.class.as_str()))?;
+        }
+    }
+    Ok(dead)
+}
+
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(decode_batch, m)?)?;
+    m.add_function(wrap_pyfunction!(validate_batch, m)?)?;
     m.add("MAX_PAYLOAD_BYTES", decode::MAX_PAYLOAD_BYTES)?;
     Ok(())
 }

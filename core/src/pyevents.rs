@@ -1,6 +1,10 @@
 //! Decoded events as the contract's pydantic models (schemas/events.py), built without
 //! validating them again: the instance gets the `__dict__` and `model_fields_set` that
 //! `model_validate_json` would give it, and timestamps carry pydantic-core's `TzInfo`.
+//!
+//! The events of one batch that carry the same fields share one `model_fields_set` set
+//! (pydantic copies that set before it changes it, in `model_copy`), and one `TzInfo` per
+//! offset: a post costs one dict, one list of tags and the instance.
 
 use std::collections::HashMap;
 
@@ -19,6 +23,9 @@ pub struct Models {
     set_attribute: Py<PyAny>,
     tz_info: Py<PyAny>,
     names: Vec<Py<PyString>>,
+    gc_disable: Py<PyAny>,
+    gc_enable: Py<PyAny>,
+    gc_is_enabled: Py<PyAny>,
     kind_post: Py<PyString>,
     kind_snapshot: Py<PyString>,
     dict_attr: Py<PyString>,
@@ -32,6 +39,7 @@ static MODELS: PyOnceLock<Models> = PyOnceLock::new();
 fn load(py: Python<'_>) -> PyResult<Models> {
     let events = py.import("schemas.events")?;
     let object = py.import("builtins")?.getattr("object")?;
+    let gc = py.import("gc")?;
     let names = Field::ALL.iter().map(|f| PyString::intern(py, f.name()).unbind()).collect();
     Ok(Models {
         post: events.getattr("Post")?.unbind(),
@@ -40,6 +48,9 @@ fn load(py: Python<'_>) -> PyResult<Models> {
         set_attribute: object.getattr("__setattr__")?.unbind(),
         tz_info: py.import("pydantic_core")?.getattr("TzInfo")?.unbind(),
         names,
+        gc_disable: gc.getattr("disable")?.unbind(),
+        gc_enable: gc.getattr("enable")?.unbind(),
+        gc_is_enabled: gc.getattr("isenabled")?.unbind(),
         kind_post: PyString::intern(py, "post").unbind(),
         kind_snapshot: PyString::intern(py, "snapshot").unbind(),
         dict_attr: PyString::intern(py, "__dict__").unbind(),
@@ -54,12 +65,40 @@ pub struct Builder<'py> {
     py: Python<'py>,
     models: &'py Models,
     zones: HashMap<i32, Bound<'py, PyTzInfo>>,
+    fields_sets: HashMap<Present, Bound<'py, PySet>>,
+}
+
+/// The cyclic collector paused while a batch's events are built (none of them can be part
+/// of a cycle), and resumed as it was, also when building fails.
+pub struct CollectorPause<'py> {
+    py: Python<'py>,
+    resume: bool,
+}
+
+impl<'py> CollectorPause<'py> {
+    pub fn new(py: Python<'py>) -> PyResult<Self> {
+        let m = MODELS.get_or_try_init(py, || load(py))?;
+        let resume = m.gc_is_enabled.bind(py).call0()?.is_truthy()?;
+        if resume {
+            m.gc_disable.bind(py).call0()?;
+        }
+        Ok(CollectorPause { py, resume })
+    }
+}
+
+impl Drop for CollectorPause<'_> {
+    fn drop(&mut self) {
+        if let (true, Some(m)) = (self.resume, MODELS.get(self.py)) {
+            // Re-enabling the collector does not fail; if it did, the error stays pending.
+            let _ = m.gc_enable.bind(self.py).call0();
+        }
+    }
 }
 
 impl<'py> Builder<'py> {
     pub fn new(py: Python<'py>) -> PyResult<Self> {
         let models = MODELS.get_or_try_init(py, || load(py))?;
-        Ok(Builder { py, models, zones: HashMap::new() })
+        Ok(Builder { py, models, zones: HashMap::new(), fields_sets: HashMap::new() })
     }
 
     pub fn event(&mut self, event: &Event) -> PyResult<Bound<'py, PyAny>> {
@@ -127,15 +166,25 @@ impl<'py> Builder<'py> {
     }
 
     /// `object.__new__(cls)` with the state pydantic keeps on a model instance.
-    fn instance(&self, cls: &Bound<'py, PyAny>, fields: Bound<'py, PyDict>, present: Present) -> PyResult<Bound<'py, PyAny>> {
+    fn fields_set(&mut self, present: Present) -> PyResult<Bound<'py, PySet>> {
+        if let Some(set) = self.fields_sets.get(&present) {
+            return Ok(set.clone());
+        }
         let py = self.py;
-        let m = self.models;
-        let fields_set = PySet::empty(py)?;
-        for (i, name) in m.names.iter().enumerate().take(FIELD_COUNT) {
+        let set = PySet::empty(py)?;
+        for (i, name) in self.models.names.iter().enumerate().take(FIELD_COUNT) {
             if present & (1 << i) != 0 {
-                fields_set.add(name.bind(py))?;
+                set.add(name.bind(py))?;
             }
         }
+        self.fields_sets.insert(present, set.clone());
+        Ok(set)
+    }
+
+    fn instance(&mut self, cls: &Bound<'py, PyAny>, fields: Bound<'py, PyDict>, present: Present) -> PyResult<Bound<'py, PyAny>> {
+        let fields_set = self.fields_set(present)?;
+        let py = self.py;
+        let m = self.models;
         let instance = m.new_object.bind(py).call1((cls,))?;
         let set = m.set_attribute.bind(py);
         set.call1((&instance, m.dict_attr.bind(py), fields))?;

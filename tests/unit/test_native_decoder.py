@@ -10,6 +10,7 @@ decoding rule), and the decoder fuzzer's strategies (tests/unit/test_decoder_fuz
 
 from __future__ import annotations
 
+import gc
 import time
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
@@ -253,3 +254,19 @@ def test_posts_with_any_tags_text_and_time_zone_decode_alike(
     observed = (NOW + timedelta(minutes=offset_minutes)).replace(microsecond=micro).astimezone(zone)
     assert_same(dumps(post_dict(tags=tags, text=text, observed_at=observed.isoformat(),
                                 posted_at=(observed - timedelta(hours=1)).isoformat())))
+
+
+def test_a_batch_leaves_the_cyclic_collector_as_it_found_it() -> None:
+    raws = [dumps(valid_post(1)), b"{"]
+    assert gc.isenabled()
+    decode_batch(raws)
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        decode_batch(raws)
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+    with pytest.raises(TypeError):
+        decode_batch([dumps(valid_post(1)), "not bytes"])
+    assert gc.isenabled()
