@@ -19,3 +19,6 @@ def decode_batch(
     ``now`` (epoch seconds, the current time when omitted) is the clock the "not more than
     a day ahead" rule reads. The reasons and classes are those of schemas.codec.
     """
+
+def validate_batch(values: Iterable[bytes | None], now: float | None = None) -> list[DeadLetter]:
+    """The dead letters decode_batch would give, without building the events."""

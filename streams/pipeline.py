@@ -15,7 +15,7 @@ import time
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
-from schemas.codec import MAX_PAYLOAD_BYTES, DecodeError, ModelT, decode_event, decode_model, encode
+from schemas.codec import MAX_PAYLOAD_BYTES, DecodeError, ModelT, decode_model, encode
 from schemas.events import AccountSnapshot, FollowerSpikeAlert, InfluencerProfile, Post
 from schemas.cluster import CohortContribution
 from schemas.cluster import TagObservation as TagObservationRecord
@@ -23,6 +23,7 @@ from streams.core.cohorts import ClusterCohorts
 from streams.core.engine import Engine
 from streams.dlq import BadRecord
 from streams.core.state import AccountState
+from streams._native import decode_batch
 from streams.metrics import NO_NICHE, UNKNOWN_PLATFORM, DlqReason, Metrics, SkipReason
 
 
@@ -133,14 +134,13 @@ class Pipeline:
         latencies: dict[str, list[float]] = {"post": [], "snapshot": []}
         if records:
             metrics.consumed(records[0].topic, len(records))  # a batch comes from one partition
-        for record in records:
-            if record.value is None:
-                self._dead(result, record, "missing value (null record)")
-                continue
-            try:
-                event = decode_event(record.value)
-            except DecodeError as exc:
-                self._dead(result, record, exc.reason)
+        # The native decoder implements schemas.codec's input contract, reasons included
+        # (tests/unit/test_native_decoder.py), for the whole batch in one call.
+        events, dead_letters = decode_batch([record.value for record in records])
+        refused = {index: reason for index, reason, _ in dead_letters}
+        for index, (record, event) in enumerate(zip(records, events)):
+            if event is None:
+                self._dead(result, record, refused[index])
                 continue
             account_key = event.account_id.encode()
             if record.key != account_key:

@@ -4,8 +4,9 @@ Every input goes through both decoders, the pydantic one (schemas.codec.decode_e
 contract's reference) and the native one: same verdict, same dead-letter reason word for
 word (so the same reason class and the same fields named), and for accepted records the
 same model: equal values, the same fields set, the same time zones, the same bytes when
-encoded. Inputs: the docs/samples payloads, hand-written bad records (one or more per
-decoding rule), and the decoder fuzzer's strategies (tests/unit/test_decoder_fuzz.py).
+encoded. Inputs: the docs/samples payloads, the poison corpus the broker tests send
+(tests/faults/test_poison.py), hand-written bad records (one or more per decoding rule),
+and the decoder fuzzer's strategies (tests/unit/test_decoder_fuzz.py).
 """
 
 from __future__ import annotations
@@ -24,8 +25,9 @@ from hypothesis import strategies as st
 
 from schemas.codec import MAX_NESTING_DEPTH, MAX_PAYLOAD_BYTES, DecodeError, decode_event, encode
 from schemas.events import AccountSnapshot, Post
-from streams._native import decode_batch
+from streams._native import decode_batch, validate_batch
 from streams.pipeline import reason_class
+from tests.faults.test_poison import CORPUS
 from tests.unit.test_decoder_fuzz import dumps, field_values, json_trees, valid_post
 from tests.unit.test_schemas import post_dict
 
@@ -76,6 +78,11 @@ def test_every_sample_payload_gets_the_same_verdict(sample: Path) -> None:
         assert not isinstance(verdict, tuple)
     else:  # the output events are not input: their kind is refused
         assert isinstance(verdict, tuple) and verdict[1] == "unknown_kind"
+
+
+@pytest.mark.parametrize("value", [value for *_, value, _ in CORPUS], ids=[case for case, *_ in CORPUS])
+def test_every_poison_record_gets_the_same_dead_letter_reason(value: bytes | None) -> None:
+    assert isinstance(assert_same(value), tuple)
 
 
 def with_raw(field: str, literal: bytes) -> bytes:
@@ -270,3 +277,8 @@ def test_a_batch_leaves_the_cyclic_collector_as_it_found_it() -> None:
     with pytest.raises(TypeError):
         decode_batch([dumps(valid_post(1)), "not bytes"])
     assert gc.isenabled()
+
+
+def test_validating_a_batch_gives_the_dead_letters_decoding_gives() -> None:
+    raws = [*HAND_WRITTEN[:60], None, dumps(valid_post(1))]
+    assert validate_batch(raws) == decode_batch(raws)[1]
