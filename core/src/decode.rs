@@ -489,7 +489,7 @@ fn read_snapshot<'a>(r: &mut Reader<'a>) -> Option<Event<'a>> {
 }
 
 fn check_clock_and_order(event: &Event, now_us: i64) -> Result<(), Rejection> {
-    let limit = now_us + MAX_FUTURE_US;
+    let limit = now_us.saturating_add(MAX_FUTURE_US);
     let future = |field: &str, t: &Timestamp| {
         Rejection::new(ReasonClass::Schema, format!("invalid event: {field}: {} is more than 1 day in the future", t.isoformat()))
     };

@@ -330,19 +330,18 @@ impl<'a> Parser<'a> {
         let open = self.pos;
         self.pos += 1;
         let start = self.pos;
-        // Fast path: no escapes.
-        loop {
-            match self.peek() {
-                None => return Err(JsonError::Syntax("unexpected end of data", self.raw.len())),
-                Some(b'"') => {
-                    let s = &self.text[start..self.pos];
-                    self.pos += 1;
-                    return Ok(Cow::Borrowed(s));
-                }
-                Some(b'\\') => break,
-                Some(c) if c < 0x20 => return Err(JsonError::Syntax("unexpected control character in string", open + 1)),
-                Some(_) => self.pos += 1,
+        // Fast path: no escapes, the string is borrowed from the record.
+        let special = self.raw[start..].iter().position(|&b| b == b'"' || b == b'\\' || b < 0x20);
+        self.pos = start + special.unwrap_or(self.raw.len() - start);
+        match self.peek() {
+            None => return Err(JsonError::Syntax("unexpected end of data", self.raw.len())),
+            Some(b'"') => {
+                let s = &self.text[start..self.pos];
+                self.pos += 1;
+                return Ok(Cow::Borrowed(s));
             }
+            Some(b'\\') => {}
+            Some(_) => return Err(JsonError::Syntax("unexpected control character in string", open + 1)),
         }
         let mut out: Vec<u8> = self.raw[start..self.pos].to_vec();
         loop {
