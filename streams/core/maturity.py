@@ -57,6 +57,7 @@ KERNEL_WIDTH = 0.5  # in log age: controls whose ages are within a factor ~1.6 w
 MIN_KERNEL_WEIGHT = 0.5  # a pair needs about one control of similar ages to be judged
 MIN_CONTROLS = 2
 MIN_AGE_S = 60.0
+_SCALE = -1.0 / (2.0 * KERNEL_WIDTH * KERNEL_WIDTH)
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,20 +102,26 @@ def newcomer_response(
                 tests.append(pair)
     if len(controls) < MIN_CONTROLS or not tests:
         return NewcomerResponse(None, 0, len(controls), 0.0, math.inf, 0.0, 0.0)
-    residuals = [c[2] - _expected(controls, c, skip=i)[0] for i, c in enumerate(controls)]
-    sxx = sxy = lift_sum = most = 0.0
-    judged = 0
+    judged_pairs = []  # (pair, kernel weights, expected, total weight, newcomers)
     for pair in tests:
-        expected, weight = _expected(controls, pair)
-        if weight < MIN_KERNEL_WEIGHT:
+        weights = _weights(controls, pair)
+        total = sum(weights)
+        if total < MIN_KERNEL_WEIGHT:
             continue  # no controls of these ages: the account's curve is not known there
-        _, _, growth, t1, t2, counting = pair
+        t1, t2 = pair[3], pair[4]
         before, after = followers_at(t1), followers_at(t2)
         if before is None or after is None or before <= 0:
             continue
         x = (after - before - max(rate_per_hour, 0.0) * (t2 - t1) / HOUR) / before
-        variance = max(_noise(controls, residuals, pair), counting) * (1.0 + 1.0 / weight)
-        r = growth - expected
+        expected = sum(w * c[2] for w, c in zip(weights, controls)) / total
+        judged_pairs.append((pair, weights, expected, total, x))
+    residuals = _leave_one_out(controls) if judged_pairs else []
+    sxx = sxy = lift_sum = most = 0.0
+    judged = 0
+    for pair, weights, expected, total, x in judged_pairs:
+        noise = sum(w * e * e for w, e in zip(weights, residuals)) / total
+        variance = max(noise, pair[5]) * (1.0 + 1.0 / total)
+        r = pair[2] - expected
         sxx += x * x / variance
         sxy += x * r / variance
         lift_sum += r
@@ -146,26 +153,23 @@ def _pair(post: PostObservation) -> _Pair | None:
     return (math.log(a1), math.log(a2), math.log(i2 / i1), t1, t2, counting)
 
 
-def _weights(controls: list[_Pair], pair: _Pair, skip: int = -1) -> list[float]:
+def _weights(controls: list[_Pair], pair: _Pair) -> list[float]:
+    """Kernel weight of each control at the pair's ages."""
     l1, l2 = pair[0], pair[1]
-    scale = -1.0 / (2.0 * KERNEL_WIDTH * KERNEL_WIDTH)
-    return [
-        0.0 if i == skip else math.exp(scale * ((c[0] - l1) ** 2 + (c[1] - l2) ** 2))
-        for i, c in enumerate(controls)
-    ]
+    return [math.exp(_SCALE * ((c[0] - l1) ** 2 + (c[1] - l2) ** 2)) for c in controls]
 
 
-def _expected(controls: list[_Pair], pair: _Pair, skip: int = -1) -> tuple[float, float]:
-    """The controls' kernel-weighted log growth at the pair's ages, and the weight behind it."""
-    weights = _weights(controls, pair, skip)
-    total = sum(weights)
-    if total <= 0.0:
-        return 0.0, 0.0
-    return sum(w * c[2] for w, c in zip(weights, controls)) / total, total
-
-
-def _noise(controls: list[_Pair], residuals: list[float], pair: _Pair) -> float:
-    """Weighted mean square of the controls' leave-one-out residuals near the pair's ages."""
-    weights = _weights(controls, pair)
-    total = sum(weights)
-    return sum(w * e * e for w, e in zip(weights, residuals)) / total if total > 0.0 else math.inf
+def _leave_one_out(controls: list[_Pair]) -> list[float]:
+    """Each control's log growth less what the other controls of similar ages expect of it."""
+    n = len(controls)
+    sums, totals = [0.0] * n, [0.0] * n
+    for i in range(n):
+        a1, a2, growth_i = controls[i][0], controls[i][1], controls[i][2]
+        for j in range(i + 1, n):
+            other = controls[j]
+            w = math.exp(_SCALE * ((other[0] - a1) ** 2 + (other[1] - a2) ** 2))
+            sums[i] += w * other[2]
+            totals[i] += w
+            sums[j] += w * growth_i
+            totals[j] += w
+    return [c[2] - (sums[i] / totals[i] if totals[i] > 0.0 else 0.0) for i, c in enumerate(controls)]
