@@ -26,6 +26,9 @@ pub struct Models {
     gc_disable: Py<PyAny>,
     gc_enable: Py<PyAny>,
     gc_is_enabled: Py<PyAny>,
+    /// Each model's `__dict__` with its keys in field order (copied, then filled in).
+    post_template: Py<PyDict>,
+    snapshot_template: Py<PyDict>,
     kind_post: Py<PyString>,
     kind_snapshot: Py<PyString>,
     dict_attr: Py<PyString>,
@@ -40,7 +43,20 @@ fn load(py: Python<'_>) -> PyResult<Models> {
     let events = py.import("schemas.events")?;
     let object = py.import("builtins")?.getattr("object")?;
     let gc = py.import("gc")?;
-    let names = Field::ALL.iter().map(|f| PyString::intern(py, f.name()).unbind()).collect();
+    let names: Vec<Py<PyString>> = Field::ALL.iter().map(|f| PyString::intern(py, f.name()).unbind()).collect();
+    let template = |fields: &[Field]| -> PyResult<Py<PyDict>> {
+        let d = PyDict::new(py);
+        for f in fields {
+            d.set_item(names[*f as usize].bind(py), py.None())?;
+        }
+        Ok(d.unbind())
+    };
+    use Field::*;
+    let post_template = template(&[
+        SchemaVersion, Kind, PostId, Platform, AccountId, Handle, PostedAt, ObservedAt, Followers, Following, Likes, Comments,
+        Shares, Views, Tags, Text,
+    ])?;
+    let snapshot_template = template(&[SchemaVersion, Kind, Platform, AccountId, Handle, ObservedAt, Followers, Following, PostsCount])?;
     Ok(Models {
         post: events.getattr("Post")?.unbind(),
         snapshot: events.getattr("AccountSnapshot")?.unbind(),
@@ -51,6 +67,8 @@ fn load(py: Python<'_>) -> PyResult<Models> {
         gc_disable: gc.getattr("disable")?.unbind(),
         gc_enable: gc.getattr("enable")?.unbind(),
         gc_is_enabled: gc.getattr("isenabled")?.unbind(),
+        post_template,
+        snapshot_template,
         kind_post: PyString::intern(py, "post").unbind(),
         kind_snapshot: PyString::intern(py, "snapshot").unbind(),
         dict_attr: PyString::intern(py, "__dict__").unbind(),
@@ -128,7 +146,7 @@ impl<'py> Builder<'py> {
 
     fn post(&mut self, p: &PostEvent) -> PyResult<Bound<'py, PyAny>> {
         let py = self.py;
-        let d = PyDict::new(py);
+        let d = self.models.post_template.bind(py).copy()?;
         d.set_item(self.name(Field::SchemaVersion), 1)?;
         d.set_item(self.name(Field::Kind), self.models.kind_post.bind(py))?;
         d.set_item(self.name(Field::PostId), &p.post_id)?;
@@ -151,7 +169,7 @@ impl<'py> Builder<'py> {
 
     fn snapshot(&mut self, s: &SnapshotEvent) -> PyResult<Bound<'py, PyAny>> {
         let py = self.py;
-        let d = PyDict::new(py);
+        let d = self.models.snapshot_template.bind(py).copy()?;
         d.set_item(self.name(Field::SchemaVersion), 1)?;
         d.set_item(self.name(Field::Kind), self.models.kind_snapshot.bind(py))?;
         d.set_item(self.name(Field::Platform), &s.platform)?;
