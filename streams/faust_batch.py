@@ -10,7 +10,8 @@ a partition to a synchronous handler and acks it in bulk.
 
 What stays Faust's: partition assignment and rebalances, fetching (``_wait_next_records``
 with flow control and pause/resume), offset tracking and commits (``_acked``,
-``_commit_offsets``), table recovery and standby replicas from changelog topics.
+``_commit_offsets``), table recovery and standby replicas from changelog topics (whose
+fetched batches are applied to the table whole: ``BatchConsumer._apply_changelog``).
 
     fetch ──► [await flow control, producer ebb] ──► handler(tp, records) ──► ack offsets
                                                         │  (no await: no rebalance can
@@ -29,6 +30,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any, Protocol
 
@@ -62,6 +64,7 @@ class BatchConsumer(aiokafka_driver.Consumer):
         app: BatchApp = self.app  # type: ignore[assignment]
         read_offset = self._read_offset
         handlers = app.batch_handlers
+        recovery = app.tables.recovery
         while not (self._stopped.is_set() or fetcher._stopped.is_set()):
             records, active = await self._wait_next_records(1.0)
             await asyncio.sleep(0)
@@ -88,6 +91,10 @@ class BatchConsumer(aiokafka_driver.Consumer):
                 batch = [r for r in batch if last is None or r.offset >= last]
                 if not batch:
                     continue
+                if tp in recovery.tp_to_table and (tp in recovery.active_tps or tp in recovery.standby_tps):
+                    await self._apply_changelog(tp, batch)
+                    read_offset[tp] = batch[-1].offset
+                    continue
                 if tp.topic not in handlers:  # any other topic: Faust's own per-message path
                     for record in batch:
                         await self.wait_first(self.callback(self._to_message(tp, record)), self.suspend_flow.wait())
@@ -109,6 +116,29 @@ class BatchConsumer(aiokafka_driver.Consumer):
                 self._n_acked = 0
                 await self.commit()
 
+    async def _apply_changelog(self, tp: TP, batch: list[ConsumerRecord]) -> None:
+        """A fetched batch of a table's changelog, applied to the table at once.
+
+        Faust's path costs a message callback, a queue hand-off and a recovery-end check per
+        record (faust/tables/recovery.py ``_slurp_changelogs``). Here the store gets the
+        whole batch, raw (an account's state is decoded when it is first touched,
+        streams.changelog), and the recovery's offsets move past it. The last record then
+        takes Faust's path, where it is seen as applied and makes recovery check whether it
+        has reached the highwaters.
+        """
+        recovery = self.app.tables.recovery
+        active = tp in recovery.active_tps
+        offsets = recovery.active_offsets if active else recovery.standby_offsets
+        seen = offsets.get(tp)
+        fresh = [_ChangelogEvent(tp, r) for r in batch if seen is None or r.offset > seen]
+        if fresh:
+            recovery.flush_buffers()  # anything Faust's path buffered is older: apply it first
+            recovery.tp_to_table[tp].apply_changelog_batch(fresh)
+            offsets[tp] = fresh[-1].message.offset
+            received = recovery._active_events_received_at if active else recovery._standby_events_received_at
+            received[tp] = time.monotonic()
+        await self.wait_first(self.callback(self._to_message(tp, batch[-1])), self.suspend_flow.wait())
+
     def _ack_offsets(self, tp: TP, offsets: list[int]) -> None:
         """``Consumer.ack`` for a whole batch (faust/transport/consumer.py ``ack``)."""
         committed, index = self._committed_offset[tp], self._acked_index[tp]
@@ -126,6 +156,25 @@ class BatchConsumer(aiokafka_driver.Consumer):
         for flushable in self.app.flushables:  # type: ignore[attr-defined]
             await flushable.wait_sent()
         return await super()._commit_offsets(offsets, start_new_transaction=start_new_transaction)
+
+
+class _ChangelogMessage:
+    __slots__ = ("tp", "topic", "partition", "offset", "key", "value")
+
+    def __init__(self, tp: TP, record: ConsumerRecord) -> None:
+        self.tp, self.topic, self.partition, self.offset = tp, tp.topic, tp.partition, record.offset
+        self.key, self.value = record.key, record.value
+
+
+class _ChangelogEvent:
+    """What a store's ``apply_changelog_batch`` reads of an event (faust/stores/memory.py,
+    rocksdb.py): the raw key and value, and the message's partition, offset and value."""
+
+    __slots__ = ("key", "value", "message")
+
+    def __init__(self, tp: TP, record: ConsumerRecord) -> None:
+        self.message = _ChangelogMessage(tp, record)
+        self.key, self.value = record.key, record.value
 
 
 class BatchTransport(aiokafka_driver.Transport):

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 import faust
 from faust.web import Request, Response, View
 
+from streams.changelog import decode_state
 from streams.console.account import account_page
 from streams.console.data import ConsoleData
 from streams.console.escape import esc, security_headers
@@ -31,6 +32,7 @@ from streams.console.pages import (
     shell,
 )
 from streams.core.state import AccountState
+from streams.dlq import BadRecord
 from streams.niche_tags import tag_health_rows
 
 if TYPE_CHECKING:
@@ -101,7 +103,10 @@ def register_console(worker: Worker, table: faust.Table, data: ConsoleData) -> N
         if state is None:
             return _problem(view, 404, f"account {account_id} is not tracked")
         if not isinstance(state, AccountState):
-            state = AccountState.from_dict(state, engine.config)
+            try:
+                state = decode_state(state, account_id, engine.config)
+            except BadRecord:
+                return _problem(view, 404, f"account {account_id} has no readable state")
         alerts = data.alerts.latest(20, account_id)
         page = account_page(state, alerts, data.board.profile(account_id), data.freshness())
         return view.html(render_account(page), headers=dict(HEADERS))

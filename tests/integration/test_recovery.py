@@ -58,6 +58,49 @@ def test_survivor_takes_over_a_killed_workers_partitions_within_the_session_time
         first.stop()
 
 
+
+def test_a_memory_store_takes_over_again_and_again_without_stalling(kafka: Broker, unique: str, tmp_path: Path) -> None:
+    # Each round a peer joins, takes half the partitions, processes a slice, and is killed;
+    # the survivor recovers those partitions from the changelog every time (memory:// keeps
+    # nothing across a rebalance). A stalled recovery would miss the takeover deadline.
+    topics = {name: f"{name}-{unique}" for name in TOPICS}
+    env = {"NICHEWATCH_STORE": "memory://"}
+    first = WorkerProcess(kafka, app_id=f"nw-{unique}", workdir=tmp_path / "a", topics=topics, extra_env=env)
+    first.workdir.mkdir(parents=True)
+    first.create_topics()
+    write_niche(settings_for(first), NicheDefinition(name="pens", tags=["fountainpens"]), "pens")
+    specs = [AccountSpec(f"instagram:again-{i}", followers=7_000 + 400 * i) for i in range(10)]
+    events = sorted((e for s in specs for e in account_events(s, days=3)), key=lambda e: e["observed_at"])
+    rounds = 3
+    slices = [events[i * len(events) // rounds : (i + 1) * len(events) // rounds] for i in range(rounds)]
+    peers: list[WorkerProcess] = []
+    try:
+        first.start().wait_ready()
+        for i, part in enumerate(slices):
+            peer = WorkerProcess(kafka, app_id=first.app_id, workdir=tmp_path / f"peer{i}", topics=topics, extra_env=env)
+            peers.append(peer)
+            peer.start().wait_ready()
+            wait_until(lambda: 0 < assigned(first) < INPUT_PARTITIONS and assigned(first) + assigned(peer) == INPUT_PARTITIONS,
+                       timeout=90, what=f"round {i}: partitions split")
+            publish(first, part)
+            wait_until(lambda: all_committed(first), timeout=120, what=f"round {i}: slice committed")
+            peer.kill()
+            killed_at = time.monotonic()
+            wait_until(lambda: assigned(first) == INPUT_PARTITIONS, timeout=90, interval=0.5, what=f"round {i}: takeover")
+            print(f"round {i}: takeover {time.monotonic() - killed_at:.1f}s after SIGKILL")
+            last = {e["account_id"]: e["followers"] for e in events[: (i + 1) * len(events) // rounds]}
+            for account, followers in last.items():
+                status, body = http_get(first.web_port, f"/accounts/{account}")
+                assert status == 200 and body["followers"] == followers, (account, status, body)
+        assert "No event received for active tp" not in first.log_path.read_text(errors="replace")
+    except AssertionError:
+        print(first.log_tail(60))
+        raise
+    finally:
+        for peer in peers:
+            peer.kill()
+        first.stop()
+
 def test_running_worker_recovers_from_a_broker_restart_and_loses_nothing(unique: str, tmp_path: Path) -> None:
     local = LocalKafka(run_dir=tmp_path / "broker").start(bound_to_parent=True)
     broker = Broker(local.bootstrap_servers, local=local)
