@@ -320,3 +320,27 @@ def test_a_step_on_top_of_a_rise_is_still_decided_at_once() -> None:
     alerts = run(events)
     assert [a.classification for a in alerts] == ["suspected_purchase"]
     assert alerts[0].detected_at.isoformat().replace("+00:00", "Z") == events[24 * 10 + 1]["observed_at"]
+
+
+def test_newcomers_who_only_like_the_posts_already_published_are_not_a_purchase() -> None:
+    # The press curve again, posts published since it drawing what they drew before (the
+    # test above), but the people who came looked around: posts already out gain 0.3 of the
+    # usual engagement per newcomer between their looks. Bought followers never do that.
+    spec = AccountSpec("instagram:press", followers=20_000, scenario="press", amount=6_000)
+    events = events_of(spec, days=14)
+    at = _first_ts(events) + int(spec.scenario_at_h * 3600)
+    published_to: dict[str, int] = {}
+    looked_around = []
+    for e in events:
+        if e["kind"] == "post":
+            published_to.setdefault(e["post_id"], e["followers"])
+            if _ts(e["posted_at"]) >= at:
+                e = {**e, "likes": int(e["likes"] * 20_000 / e["followers"]), "comments": 0, "shares": 0}
+            else:
+                late = 0.3 * spec.engagement_rate * max(0, e["followers"] - published_to[e["post_id"]])
+                e = {**e, "likes": e["likes"] + int(late)}
+        looked_around.append(e)
+    alerts = run(looked_around)
+    assert "suspected_purchase" not in [a.classification for a in alerts]
+    newcomers = [e for a in alerts for e in a.evidence if e.name == "newcomers_engage_with_earlier_posts"]
+    assert newcomers and "they are people" in newcomers[-1].detail
