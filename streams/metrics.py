@@ -17,6 +17,8 @@ No Faust or Kafka import here: the worker adapts its callbacks onto these helper
 from __future__ import annotations
 
 import math
+from bisect import bisect_left
+from itertools import accumulate
 import platform as _platform
 import threading
 import time
@@ -33,9 +35,55 @@ from prometheus_client import (
     Histogram,
     start_http_server,
 )
+from prometheus_client.core import HistogramMetricFamily, Metric
 from prometheus_client.gc_collector import GCCollector
+from prometheus_client.utils import floatToGoString
 from prometheus_client.platform_collector import PlatformCollector
 from prometheus_client.process_collector import ProcessCollector
+
+class BatchHistogram:
+    """A histogram with one label, fed a batch of observations at a time.
+
+    ``prometheus_client.Histogram`` takes one observation per call (about 6 us with its
+    label lookup, 1.4 us without: a large share of an event's budget on the hot path).
+    Here a batch is counted into buckets locally and added under one lock; the registry
+    collects it as an ordinary histogram family (``_bucket``, ``_count``, ``_sum``).
+    """
+
+    def __init__(self, name: str, documentation: str, label: str, buckets: Iterable[float],
+                 registry: CollectorRegistry) -> None:
+        self.name, self.documentation, self.label = name, documentation, label
+        bounds = [float(b) for b in buckets]
+        self.upper_bounds = (*bounds, math.inf) if bounds[-1] != math.inf else tuple(bounds)
+        self._series: dict[str, tuple[list[int], list[float]]] = {}  # label value -> (counts, [sum])
+        self._lock = threading.Lock()
+        registry.register(self)
+
+    def observe_many(self, label_value: str, values: Iterable[float]) -> None:
+        bounds = self.upper_bounds
+        counts, total = [0] * len(bounds), 0.0
+        for value in values:
+            value = max(0.0, value)
+            counts[bisect_left(bounds, value)] += 1  # the first bound >= value ("le")
+            total += value
+        with self._lock:
+            series, added = self._series.setdefault(label_value, ([0] * len(bounds), [0.0]))
+            for i, n in enumerate(counts):
+                series[i] += n
+            added[0] += total
+
+    def describe(self) -> Iterable[Metric]:
+        return [HistogramMetricFamily(self.name, self.documentation, labels=[self.label])]
+
+    def collect(self) -> Iterable[Metric]:
+        family = HistogramMetricFamily(self.name, self.documentation, labels=[self.label])
+        with self._lock:
+            series = {value: (list(counts), added[0]) for value, (counts, added) in self._series.items()}
+        for value, (counts, total) in sorted(series.items()):
+            buckets = [(floatToGoString(bound), n) for bound, n in zip(self.upper_bounds, accumulate(counts), strict=True)]
+            family.add_metric([value], buckets, total)
+        return [family]
+
 
 IngestOutcome = Literal["accepted", "untracked", "invalid", "late", "duplicate"]
 # Mirrors schemas.events (kept literal here so this module imports nothing of the domain).
@@ -178,10 +226,10 @@ class Metrics:
             ["niche"], registry=r)
 
         # --- latency ------------------------------------------------------------------
-        self.processing_latency = Histogram(
+        self.processing_latency = BatchHistogram(
             "nichewatch_processing_latency_seconds",
             "From an event's observed_at to the end of its processing.",
-            ["kind"], buckets=LATENCY_BUCKETS, registry=r)
+            "kind", LATENCY_BUCKETS, registry=r)
         self.post_to_alert_latency = Histogram(
             "nichewatch_post_to_alert_latency_seconds",
             "From the observed_at of the event that triggered an alert to the alert being sent.",
@@ -279,10 +327,10 @@ class Metrics:
         if math.isfinite(share):
             self.generic_only_posts.labels(niche=self._niche(niche)).set(min(1.0, max(0.0, share)))
 
-    def observe_latency(self, seconds: float, kind: EventKind = "post") -> None:
-        """Processing latency; negative values (clock skew between hosts) count as 0."""
+    def observe_latencies(self, kind: EventKind, seconds: Iterable[float]) -> None:
+        """Processing latencies of a batch; negative values (clock skew between hosts) count as 0."""
         _check(kind, EventKind)
-        self.processing_latency.labels(kind=kind).observe(max(0.0, seconds))
+        self.processing_latency.observe_many(kind, seconds)
 
     def observe_post_to_alert(self, seconds: float) -> None:
         self.post_to_alert_latency.observe(max(0.0, seconds))

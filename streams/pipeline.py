@@ -176,8 +176,8 @@ class Pipeline:
         for (platform, niche, outcome), n in counts.items():
             metrics.ingested(platform, niche, outcome, n)
         for kind, values in latencies.items():
-            for seconds in values:
-                metrics.observe_latency(seconds, kind)  # type: ignore[arg-type]
+            if values:
+                metrics.observe_latencies(kind, values)  # type: ignore[arg-type]
         self._take_cluster_records(result)
         return result
 

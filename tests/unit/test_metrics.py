@@ -65,19 +65,25 @@ def test_alerts_influencers_dlq_and_rekey_counters(metrics: Metrics, registry: C
 def test_latency_histograms_bucket_observations_and_clamp_clock_skew(
     metrics: Metrics, registry: CollectorRegistry
 ) -> None:
-    metrics.observe_latency(0.004)
-    metrics.observe_latency(-2.0, kind="snapshot")
+    metrics.observe_latencies("post", [0.004, 0.0025, 7200.0])
+    metrics.observe_latencies("snapshot", [-2.0])
     metrics.observe_post_to_alert(90.0)
     value = registry.get_sample_value
-    assert value("nichewatch_processing_latency_seconds_bucket", {"kind": "post", "le": "0.005"}) == 1
-    assert value("nichewatch_processing_latency_seconds_bucket", {"kind": "post", "le": "0.0025"}) == 0
+    assert value("nichewatch_processing_latency_seconds_bucket", {"kind": "post", "le": "0.005"}) == 2  # cumulative
+    assert value("nichewatch_processing_latency_seconds_bucket", {"kind": "post", "le": "0.0025"}) == 1  # "le": on the bound
+    assert value("nichewatch_processing_latency_seconds_bucket", {"kind": "post", "le": "0.001"}) == 0
+    assert value("nichewatch_processing_latency_seconds_bucket", {"kind": "post", "le": "3600.0"}) == 2
+    assert value("nichewatch_processing_latency_seconds_bucket", {"kind": "post", "le": "+Inf"}) == 3
+    assert value("nichewatch_processing_latency_seconds_count", {"kind": "post"}) == 3
+    assert value("nichewatch_processing_latency_seconds_sum", {"kind": "post"}) == 0.004 + 0.0025 + 7200.0
     assert value("nichewatch_processing_latency_seconds_sum", {"kind": "snapshot"}) == 0
+    assert value("nichewatch_processing_latency_seconds_bucket", {"kind": "snapshot", "le": "0.001"}) == 1
     assert value("nichewatch_post_to_alert_latency_seconds_bucket", {"le": "120.0"}) == 1
     assert value("nichewatch_post_to_alert_latency_seconds_bucket", {"le": "60.0"}) == 0
 
 
 def test_latency_buckets_span_one_millisecond_to_one_hour(metrics: Metrics) -> None:
-    buckets = metrics.processing_latency._upper_bounds  # the declared buckets, +Inf last
+    buckets = metrics.processing_latency.upper_bounds  # the declared buckets, +Inf last
     assert buckets[0] == 0.001
     assert buckets[-2] == 3600.0
 
