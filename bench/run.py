@@ -3,6 +3,7 @@
     make bench                                   # = .venv/bin/python bench/run.py
     .venv/bin/python bench/run.py --posts 200000 --store rocksdb://
     .venv/bin/python bench/run.py --profile      # also one worker run under cProfile
+    .venv/bin/python bench/run.py --accounts 200000   # high cardinality: 200,000 accounts, one post each
 
 One local Kafka (streams.kafka_local), one posts topic of 4 partitions, produced once with
 simulator posts (streams.feeds.simulator, posts only, keyed by account_id). Then, over the
@@ -34,6 +35,20 @@ run, not absolute rates across runs.
 
 The per-post cost of the engine grows with each account's window, so --posts changes the
 rates: a smaller run covers fewer simulated days per account and reads as faster.
+
+--accounts N (high cardinality) replaces the input with --posts-per-account posts (default 1)
+for each of N distinct accounts: simulator posts serve as templates (tags, counters, times)
+and each copy gets its own account_id, handle and post_id; an account's later posts come
+from later templates, so each account's observations stay in time order. Same readers,
+same ratios. What it measures is the per-account cost: state creation, table and changelog
+keys, profiles, memory, rather than long windows.
+
+Memory, at the end of the worker's run (after its gauges' next refresh, at most 5 s):
+the worker's RSS (VmRSS from /proc/PID/status) per tracked account
+(nichewatch_accounts_tracked), both whole and as growth since the first poll that saw
+posts processed (the interpreter, Faust and the broker client are most of a small run's
+RSS), and nichewatch_state_size_bytes per tracked account: the encoded size of the state
+the worker last flushed to its changelog.
 
 --profile runs the worker once more, as ``python -m cProfile -o worker.prof -m streams.cli
 worker`` in its own consumer group over the same posts, and prints self time per component
@@ -76,6 +91,22 @@ TOPICS = ("posts", "snapshots", "niches", "alerts", "influencers", "dlq")
 
 
 # ---------------------------------------------------------------------------------- input
+def many_account_posts(accounts: int, per_account: int, seed: int) -> tuple[list[tuple[bytes, bytes]], dict[str, list[str]]]:
+    """per_account posts for each of ``accounts`` accounts, simulator posts as templates (see the docstring)."""
+    block = 20_000
+    templates, niches = simulator_posts(block * per_account, seed)
+    templates_decoded = [orjson.loads(value) for _key, value in templates]
+    block = len(templates_decoded) // per_account
+    posts: list[tuple[bytes, bytes]] = []
+    for j in range(per_account):  # every account's first post, then every account's second, ...
+        for i in range(accounts):
+            event = dict(templates_decoded[i % block + j * block])
+            platform = event["platform"]
+            event.update(account_id=f"{platform}:hc{i:07d}", handle=f"hc{i:07d}", post_id=f"{platform}:hc{i:07d}-{j}")
+            posts.append((event["account_id"].encode(), orjson.dumps(event)))
+    return posts, niches
+
+
 def simulator_posts(n: int, seed: int) -> tuple[list[tuple[bytes, bytes]], dict[str, list[str]]]:
     from streams.feeds.simulator import Scenario
 
@@ -220,6 +251,43 @@ class Worker:
         fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
         return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
+    def rss_bytes(self) -> int:
+        assert self.process is not None
+        for line in Path(f"/proc/{self.process.pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+        return 0
+
+    def gauges(self, *names: str) -> dict[str, float] | None:
+        """Values of the worker's unlabelled gauges of those names (None: /metrics not reachable)."""
+        from prometheus_client.parser import text_string_to_metric_families
+
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{self.metrics_port}/metrics", timeout=5) as response:
+                text = response.read().decode()
+        except OSError:
+            return None
+        return {s.name: s.value for family in text_string_to_metric_families(text) for s in family.samples
+                if s.name in names}
+
+    def memory(self, accounts: int, rss_at_start: int, timeout: float = 8.0) -> dict:
+        """RSS and state bytes per tracked account, once the gauges count ``accounts`` (refreshed every 5 s)."""
+        deadline, values = time.monotonic() + timeout, {}
+        while time.monotonic() < deadline:
+            values = self.gauges("nichewatch_accounts_tracked", "nichewatch_state_size_bytes") or {}
+            if values.get("nichewatch_accounts_tracked", 0) >= accounts:
+                break
+            time.sleep(0.5)
+        tracked = values.get("nichewatch_accounts_tracked", 0.0)
+        rss = self.rss_bytes()
+        state = values.get("nichewatch_state_size_bytes")
+        return {
+            "accounts_tracked": tracked, "rss_bytes": rss, "rss_at_start_bytes": rss_at_start,
+            "rss_per_account": rss / tracked if tracked else None,
+            "rss_growth_per_account": (rss - rss_at_start) / tracked if tracked else None,
+            "state_bytes": state, "state_bytes_per_account": state / tracked if tracked and state is not None else None,
+        }
+
     def processed(self) -> float | None:
         from prometheus_client.parser import text_string_to_metric_families
 
@@ -253,7 +321,7 @@ class Worker:
             now = time.perf_counter()
             count = self.processed() or 0.0
             if first is None and count > 0:
-                first, first_count, cpu_first = now, count, self.cpu_seconds()
+                first, first_count, cpu_first, rss_first = now, count, self.cpu_seconds(), self.rss_bytes()
             if done is None and count >= n:
                 done, cpu_done = now, self.cpu_seconds()
             if done is not None and committed():
@@ -268,6 +336,7 @@ class Worker:
             "cpu_seconds": cpu_done - cpu_first,
             "cpu_rate": (n - first_count) / (cpu_done - cpu_first),
             "counted_at_first_poll": first_count,
+            "rss_at_first_poll": rss_first,
         }
 
 
@@ -349,9 +418,16 @@ def load() -> str:
     return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
+def fmt_bytes(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:,.0f} B"
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--posts", type=int, default=200_000)
+    parser.add_argument("--accounts", type=int, default=0,
+                        help="high cardinality: this many distinct accounts, --posts-per-account each (replaces --posts)")
+    parser.add_argument("--posts-per-account", type=int, default=1, choices=(1, 2, 3))
     parser.add_argument("--naive-posts", type=int, default=20_000)
     parser.add_argument("--store", default="memory://", choices=("memory://", "rocksdb://"))
     parser.add_argument("--seed", type=int, default=7)
@@ -362,16 +438,20 @@ def main(argv: list[str] | None = None) -> int:
     work = Path(tempfile.mkdtemp(prefix="nichewatch-bench-"))
     print(f"work dir {work}; load average {load()}", flush=True)
     started = time.perf_counter()
-    posts, niche_map = simulator_posts(args.posts, args.seed)
+    if args.accounts:
+        posts, niche_map = many_account_posts(args.accounts, args.posts_per_account, args.seed)
+    else:
+        posts, niche_map = simulator_posts(args.posts, args.seed)
     n = len(posts)
+    accounts = len({k for k, _ in posts})
     sizes = sorted(len(v) for _, v in posts)
-    print(f"input: {n:,} simulator posts, {len({k for k, _ in posts}):,} accounts, value bytes median "
+    print(f"input: {n:,} {'templated' if args.accounts else 'simulator'} posts, {accounts:,} accounts, value bytes median "
           f"{sizes[n // 2]} (min {sizes[0]}, max {sizes[-1]}), generated in {time.perf_counter() - started:.1f}s", flush=True)
     niches = [NicheDefinition(name=name, tags=tags) for name, tags in niche_map.items()]
 
     broker = LocalKafka(run_dir=work / "kafka")
     broker.start(bound_to_parent=True)
-    results: dict[str, object] = {"posts": n, "store": args.store}
+    results: dict[str, object] = {"posts": n, "accounts": accounts, "store": args.store}
     try:
         bootstrap = broker.bootstrap_servers
         topics = {name: f"bench-{name}" for name in TOPICS}
@@ -399,6 +479,7 @@ def main(argv: list[str] | None = None) -> int:
         worker.start()
         try:
             c_run = worker.measure(n, committed)
+            memory = worker.memory(accounts, c_run["rss_at_first_poll"])
         finally:
             worker.stop()
             committed.close()  # type: ignore[attr-defined]
@@ -408,7 +489,7 @@ def main(argv: list[str] | None = None) -> int:
                          f" start-up {c_run['startup_s']:.1f}s excluded)"), flush=True)
         print(f"{'     ... to committed offsets == end offsets':<48} {c_run['rate_to_committed']:>10,.0f} posts/s", flush=True)
         results.update(a=a, a_cpu=a_cpu, a_plus=a_plus, a_plus_cpu=a_plus_cpu, b=b, b_cpu=b_cpu, c=c, c_cpu=c_cpu,
-                       c_run=c_run, naive=naive)
+                       c_run=c_run, naive=naive, memory=memory)
 
         if args.profile:
             profiled = Worker(bootstrap, "bench-profile", {**topics, "alerts": "bench-profile-alerts",
@@ -438,7 +519,7 @@ def main(argv: list[str] | None = None) -> int:
             shutil.rmtree(work, ignore_errors=True)
 
     print()
-    print(f"store {args.store}, {n:,} posts, load average {load()} on {os.cpu_count()} CPUs")
+    print(f"store {args.store}, {n:,} posts, {accounts:,} accounts, load average {load()} on {os.cpu_count()} CPUs")
     print("                                         wall    per CPU-s")
     print(f"  c/a  worker vs raw consumer ceiling   {c / a:6.3f}   {c_cpu / a_cpu:6.3f}")
     print(f"  c/a+ worker vs consumer + Pipeline    {c / a_plus:6.3f}   {c_cpu / a_plus_cpu:6.3f}")
@@ -446,6 +527,12 @@ def main(argv: list[str] | None = None) -> int:
     verdict = "MET" if c >= TARGET else "NOT met"
     print(f"  target >= {TARGET:,} posts/s per worker: {verdict} ({c:,.0f} posts/s wall clock; "
           f"{c_cpu:,.0f} per CPU-second of the worker, i.e. with a whole core to itself)")
+    print(f"  worker memory at the end: {memory['accounts_tracked']:,.0f} accounts tracked, RSS "
+          f"{memory['rss_bytes'] / 2**20:,.0f} MiB = {fmt_bytes(memory['rss_per_account'])} per account "
+          f"({fmt_bytes(memory['rss_growth_per_account'])} per account of growth since the first post processed, "
+          f"from {memory['rss_at_start_bytes'] / 2**20:,.0f} MiB)")
+    print(f"  state (nichewatch_state_size_bytes, encoded as on the changelog): {fmt_bytes(memory['state_bytes_per_account'])} "
+          f"per account on average, {fmt_bytes(memory['state_bytes'])} in all")
     print("json " + json.dumps(results, default=str))
     return 0
 
