@@ -5,7 +5,7 @@
                                                               ▼ per-account entries in a table
     every worker ◄──────CohortSummary (key: niche)──── niches.cohorts (compacted)
 
-    accounts agent ──TagObservation (one partition)──► niches.tag-observations ──► every
+    accounts agent ──TagObservations (one partition)─► niches.tag-observations ──► every
                                                        worker's tag statistics, in one order
 
 A contribution is a change, not a total: "this account's entry in this niche is now
@@ -70,3 +70,13 @@ class TagObservation(_Record):
         description="Weight in tag suggestions (the author's micro-influencer score)."
     )
     ts: Annotated[float, Field(ge=0.0, allow_inf_nan=False)] = Field(description="Observed at (epoch seconds).")
+
+
+class TagObservations(_Record):
+    """The new posts of one fetched batch, in order (value on niches.tag-observations).
+
+    A batch is split so that a record stays well under the own-record size limit.
+    """
+
+    kind: Literal["tag_observations"] = "tag_observations"
+    observations: list[TagObservation]

@@ -21,7 +21,7 @@ from collections.abc import Callable, Mapping
 from kafka import KafkaConsumer, TopicPartition
 from pydantic import ValidationError
 
-from schemas.cluster import TagObservation
+from schemas.cluster import TagObservation, TagObservations
 from schemas.codec import encode
 from schemas.niche_tags import NicheTagReport
 from streams.core.tagstats import TagBook, strong_suggestions
@@ -89,13 +89,21 @@ class SharedTagObservations:
     def apply(self, key: bytes | None, value: bytes | None) -> None:
         if value is None:
             return
-        o = decode_record(value, TagObservation)
-        if o.post_id in self.seen:
-            return
-        self.seen[o.post_id] = None
-        if len(self.seen) > self.remember:
-            del self.seen[next(iter(self.seen))]
-        self.book.observe(o.tags, o.niches, o.account_id, o.followers, o.rate, o.weight, o.ts)
+        try:
+            observations = decode_record(value, TagObservations).observations
+        except BadRecord as batch_error:
+            try:
+                observations = [decode_record(value, TagObservation)]  # one post a record (older workers)
+            except BadRecord:
+                raise batch_error from None
+        seen, book = self.seen, self.book
+        for o in observations:
+            if o.post_id in seen:
+                continue
+            seen[o.post_id] = None
+            if len(seen) > self.remember:
+                del seen[next(iter(seen))]
+            book.observe(o.tags, o.niches, o.account_id, o.followers, o.rate, o.weight, o.ts)
 
 
 def read_tag_report(settings: Settings, niche: str, timeout: float = 30.0) -> NicheTagReport | None:

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from schemas.codec import MAX_PAYLOAD_BYTES, DecodeError, ModelT, decode_model, encode
-from schemas.events import AccountSnapshot, FollowerSpikeAlert, InfluencerProfile, Post
+from schemas.events import SCHEMA_VERSION, AccountSnapshot, FollowerSpikeAlert, InfluencerProfile, Post
 from schemas.cluster import CohortContribution
 from schemas.cluster import TagObservation as TagObservationRecord
 from streams.core.cohorts import ClusterCohorts
@@ -201,10 +201,20 @@ class Pipeline:
                 result.contributions.append(Outgoing(c.niche.encode(), encode(record)))
         tags = engine.tag_outbox
         if tags:
+            # One record per batch (split by size), not one per post: a record costs the
+            # producer and every worker's reader far more than an observation in it.
+            parts: list[bytes] = []
+            size = 0
             for o in tags:
-                record = TagObservationRecord(post_id=o.post_id, account_id=o.account_id, tags=list(o.tags), niches=list(o.niches),
-                                              followers=o.followers, rate=o.rate, weight=o.weight, ts=o.ts)
-                result.tag_observations.append(Outgoing(o.account_id.encode(), encode(record)))
+                part = encode(TagObservationRecord(post_id=o.post_id, account_id=o.account_id, tags=list(o.tags),
+                                                   niches=list(o.niches), followers=o.followers, rate=o.rate,
+                                                   weight=o.weight, ts=o.ts))
+                if parts and size + len(part) > TAG_RECORD_BYTES:
+                    result.tag_observations.append(_tag_observations(parts))
+                    parts, size = [], 0
+                parts.append(part)
+                size += len(part) + 1
+            result.tag_observations.append(_tag_observations(parts))
             tags.clear()
 
     def _emit(self, result: BatchResult, output: FollowerSpikeAlert | InfluencerProfile, wall: float) -> None:
@@ -225,6 +235,16 @@ class Pipeline:
         result.dead_letters.append(DeadLetter(record, reason, kind))
         self.metrics.dlq_written(kind)
         self.metrics.ingested(UNKNOWN_PLATFORM, NO_NICHE, "invalid")
+
+
+TAG_RECORD_BYTES = MAX_PAYLOAD_BYTES // 4  # a niches.tag-observations record, well under the limit
+_TAG_RECORD_HEAD = b'{"schema_version":%d,"kind":"tag_observations","observations":[' % SCHEMA_VERSION
+
+
+def _tag_observations(parts: list[bytes]) -> Outgoing:
+    """A ``TagObservations`` record from encoded observations (joined, not encoded again).
+    The topic has one partition, so the key routes nothing."""
+    return Outgoing(b"tags", _TAG_RECORD_HEAD + b",".join(parts) + b"]}")
 
 
 def decode_record(value: bytes | None, model: type[ModelT]) -> ModelT:
