@@ -36,7 +36,8 @@ may overturn wait, without an alert:
                               followers do not): posts published since, against the
                               followers they were shown to (explain.audience_response),
                               or posts already out, gaining between two looks beyond how
-                              the account's posts of those ages grow (maturity.py)
+                              the account's posts of those ages grow (maturity.py), or
+                              both together (their z scores combined, Stouffer)
     unexplained, unobserved   up to conversion_window_s when the growth arrived across a
                               gap without observations of unobserved_gap_s and three times
                               the account's usual interval (posts from the gap are seen
@@ -217,7 +218,8 @@ def classify(
     )
     if newcomers.pairs:
         evidence.append(_newcomer_evidence(newcomers))
-    if audience.verdict == "followed" or newcomers.verdict == "followed":
+    engaged = audience.verdict == "followed" or newcomers.verdict == "followed"
+    if engaged or engaged_together(audience, newcomers, config):
         return Verdict("organic_breakout", evidence)
     evidence.extend(_purchase_tells(state, config, found, points, posts))
     if gradual and audience.verdict is None:
@@ -480,6 +482,15 @@ def _audience_evidence(audience: AudienceResponse) -> Evidence:
         detail=f"{audience.posts} post(s) since the growth began: interactions moved {audience.slope:.2f}x as far as "
         f"followers did (log scale, +/- {audience.standard_error:.2f}); {how}",
     )
+
+
+def engaged_together(audience: AudienceResponse, newcomers: NewcomerResponse, config: EngineConfig) -> bool:
+    """Do the two tests, independent (different posts), say "people" together (Stouffer's z)?"""
+    if not audience.posts or not newcomers.pairs:
+        return False
+    z_audience = (audience.slope - 0.5) / audience.standard_error
+    z_newcomers = (newcomers.slope - config.newcomer_engagement / 2.0) / newcomers.standard_error
+    return (z_audience + z_newcomers) / math.sqrt(2.0) >= config.audience_z
 
 
 def _newcomer_evidence(newcomers: NewcomerResponse) -> Evidence:

@@ -300,7 +300,8 @@ def _hourly_snapshots(gains: list[int], followers: int = 40_000) -> list[dict]:
         grown = sum(gains[: max(0, hour - 24 * 10 + 1)])
         events.append({
             "kind": "snapshot", "schema_version": 1, "platform": "instagram", "account_id": "instagram:surge",
-            "handle": "surge", "observed_at": datetime.fromtimestamp(start + hour * 3600, UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "handle": "surge",
+            "observed_at": datetime.fromtimestamp(start + hour * 3600, UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
             "followers": followers + grown + rng.randint(-3, 3), "following": 300, "posts_count": 10,
         })
     return events

@@ -60,7 +60,10 @@ def _followers(gain: float):  # noqa: ANN202
 
 def test_posts_already_published_gaining_with_the_new_followers_say_they_are_people() -> None:
     # 15% more followers between the looks; each post gains about half a newcomer's share.
-    spanning = [_pair(GROWTH_AT - 30 * HOUR, 24, 72, 1_600, lift=0.07), _pair(GROWTH_AT - 40 * HOUR, 24, 72, 1_550, lift=0.08)]
+    spanning = [
+        _pair(GROWTH_AT - 30 * HOUR, 24, 72, 1_600, lift=0.07),
+        _pair(GROWTH_AT - 40 * HOUR, 24, 72, 1_550, lift=0.08),
+    ]
     response = newcomer_response(_controls() + spanning, GROWTH_AT, 0.0, CONFIG, _followers(0.15))
     assert response.verdict == "followed"
     assert (response.pairs, response.controls) == (2, 6)
@@ -114,3 +117,17 @@ def test_growth_beyond_an_organic_alert_is_judged_against_posts_from_before_that
     clean = newcomer_response(posts, GROWTH_AT, 0.0, CONFIG, _followers(0.15), controls_until=episode_start)
     assert mixed.verdict != "followed"
     assert (clean.verdict, clean.controls, clean.pairs) == ("followed", 6, 2)
+
+
+def test_two_inconclusive_signs_that_the_newcomers_engage_are_conclusive_together() -> None:
+    from streams.core.classify import engaged_together
+    from streams.core.explain import AudienceResponse
+    from streams.core.maturity import NewcomerResponse
+
+    # Each 1.6 errors toward "people": not enough alone, 2.3 together (independent posts).
+    audience = AudienceResponse(None, 2, 0.5 + 1.6 * 0.3, 0.3)
+    newcomers = NewcomerResponse(None, 2, 8, 0.125 + 1.6 * 0.1, 0.1, 0.12, 0.03)
+    assert engaged_together(audience, newcomers, CONFIG)
+    against = NewcomerResponse(None, 2, 8, 0.125 - 1.6 * 0.1, 0.1, 0.12, 0.0)
+    assert not engaged_together(audience, against, CONFIG)
+    assert not engaged_together(AudienceResponse(None, 0, 0.0, math.inf), newcomers, CONFIG)
