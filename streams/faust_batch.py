@@ -85,6 +85,10 @@ class BatchConsumer(aiokafka_driver.Consumer):
             await app.producer.buffer.wait_until_ebb()
             todo: list[tuple[TP, list[ConsumerRecord]]] = []
             for tp, batch in records.items():
+                if generation != app.consumer_generation_id or not self.flow_active:
+                    # A rebalance happened while we awaited (above, or a changelog hand-off
+                    # below): this fetch predates the seeks of the new recovery, drop it.
+                    break
                 if active is not None and tp not in active and tp not in self._buffered_partitions:
                     continue
                 last = read_offset[tp]
