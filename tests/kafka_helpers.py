@@ -14,6 +14,7 @@ from typing import Any
 from kafka import KafkaAdminClient, KafkaConsumer, KafkaProducer, TopicPartition
 from kafka.admin import NewTopic
 from kafka.consumer.fetcher import ConsumerRecord
+from kafka.errors import KafkaError
 
 from streams.kafka_local import LocalKafka, die_with_parent, free_port
 
@@ -68,12 +69,18 @@ class Broker:
         """Read ``count`` records from the start of ``topic`` (fewer if ``timeout`` passes)."""
         return read_records({"bootstrap_servers": self.bootstrap_servers}, topic, count, timeout)
 
-    def committed(self, group: str, topic: str) -> dict[int, int]:
-        admin = self.admin()
-        try:
-            offsets = admin.list_group_offsets(group).get(group, {})
-        finally:
-            admin.close()
+    def committed(self, group: str, topic: str, attempts: int = 20) -> dict[int, int]:
+        for attempt in range(attempts):
+            admin = self.admin()
+            try:
+                offsets = admin.list_group_offsets(group).get(group, {})
+                break
+            except KafkaError as exc:  # e.g. the group coordinator still loading after a broker restart
+                if not exc.retriable or attempt == attempts - 1:
+                    raise
+            finally:
+                admin.close()
+            time.sleep(0.5)
         return {tp.partition: meta.offset for tp, meta in offsets.items() if tp.topic == topic}
 
     def end_offsets(self, topic: str) -> dict[int, int]:
