@@ -72,6 +72,7 @@ import tempfile
 import time
 import urllib.request
 from collections import defaultdict
+from datetime import datetime
 from pathlib import Path
 
 import orjson
@@ -84,7 +85,9 @@ from streams.kafka_local import LocalKafka, die_with_parent  # noqa: E402
 from streams.settings import load_settings  # noqa: E402
 
 PARTITIONS = 4
-TARGET = 50_000  # posts/s per worker
+TARGET = 100_000  # posts/s per worker
+TARGET_RATIO = 0.45  # of the raw-consumer ceiling of the same run
+TARGET_STATE_BYTES = 1_500  # per account on average, after 30 simulated days
 POLL_S = 0.2
 POSTS_PER_ACCOUNT = 95  # simulator: ~107 posts per account in 30 days; a little headroom
 TOPICS = ("posts", "snapshots", "niches", "alerts", "influencers", "dlq")
@@ -444,8 +447,11 @@ def main(argv: list[str] | None = None) -> int:
         posts, niche_map = simulator_posts(args.posts, args.seed)
     n = len(posts)
     accounts = len({k for k, _ in posts})
+    observed = sorted(orjson.loads(v)["observed_at"] for _, v in (posts[0], posts[-1]))
+    span_days = (datetime.fromisoformat(observed[1].replace("Z", "+00:00"))
+                 - datetime.fromisoformat(observed[0].replace("Z", "+00:00"))).total_seconds() / 86400
     sizes = sorted(len(v) for _, v in posts)
-    print(f"input: {n:,} {'templated' if args.accounts else 'simulator'} posts, {accounts:,} accounts, value bytes median "
+    print(f"input: {n:,} {'templated' if args.accounts else 'simulator'} posts, {accounts:,} accounts over {span_days:.1f} simulated days, value bytes median "
           f"{sizes[n // 2]} (min {sizes[0]}, max {sizes[-1]}), generated in {time.perf_counter() - started:.1f}s", flush=True)
     niches = [NicheDefinition(name=name, tags=tags) for name, tags in niche_map.items()]
 
@@ -533,6 +539,13 @@ def main(argv: list[str] | None = None) -> int:
           f"from {memory['rss_at_start_bytes'] / 2**20:,.0f} MiB)")
     print(f"  state (nichewatch_state_size_bytes, encoded as on the changelog): {fmt_bytes(memory['state_bytes_per_account'])} "
           f"per account on average, {fmt_bytes(memory['state_bytes'])} in all")
+    state = memory["state_bytes_per_account"]
+    print(f"  target >= {TARGET_RATIO} of the raw-consumer ceiling: {'MET' if c / a >= TARGET_RATIO else 'NOT met'} "
+          f"({c / a:.3f} wall, {c_cpu / a_cpu:.3f} per CPU-s)")
+    if not args.accounts:
+        print(f"  target state <= {TARGET_STATE_BYTES:,} B per account: "
+              f"{'n/a' if state is None else 'MET' if state <= TARGET_STATE_BYTES else 'NOT met'} ({fmt_bytes(state)}; "
+              f"the input spans {span_days:.1f} simulated days)")
     print("json " + json.dumps(results, default=str))
     return 0
 
