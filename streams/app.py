@@ -138,31 +138,43 @@ SETTLE_CHUNK = 5_000  # accounts settled between two turns of the event loop
 
 def _register_settle(worker: Worker, agent: AccountsAgent) -> None:
     app, interval = worker.app, worker.settings.settle_interval_s
-    # Partition -> consumer generation in which this worker re-published all its profiles.
-    republished: dict[int, int] = {}
+    budget = worker.settings.settle_accounts_per_pass
+    # A pass checks up to ``budget`` accounts, round-robin over each partition's keys, so its
+    # cost stays bounded however many accounts the worker owns.
+    cursors: dict[int, tuple[int, int]] = {}  # partition -> (generation, index of the next key)
+    republished: dict[int, int] = {}  # partition -> generation in which all its profiles were re-published
 
     @app.timer(interval)
     async def settle_scores() -> None:
         # Only while the assignment stands: never during recovery, and a pass stops when a
         # rebalance starts (the partitions it was settling may belong to another worker now).
-        # The first pass after an assignment re-publishes every profile of the partition: the
-        # previous owner may have published a settled profile whose state never reached the
-        # changelog (killed between the two), so the topic's last profile could be one this
-        # worker's state does not know of.
+        # The first cycle after an assignment re-publishes every profile of the partition:
+        # the previous owner may have published a settled profile whose state never reached
+        # the changelog (killed between the two), so the topic's last profile could be one
+        # this worker's state does not know of.
         generation = app.consumer_generation_id
+        partitions = agent.store.writer.keys_by_partition()
+        share = max(1, budget // max(1, len(partitions)))
         checked = published = 0
-        for partition, keys in agent.store.writer.keys_by_partition().items():
+        for partition, keys in partitions.items():
+            began, start = cursors.get(partition, (generation, 0))
+            if began != generation:
+                start = 0  # a new assignment: a cycle from the first key
             threshold = None if republished.get(partition) == generation else 0.0
-            for start in range(0, len(keys), SETTLE_CHUNK):
+            end = min(len(keys), start + share)
+            for first in range(start, end, SETTLE_CHUNK):
                 if app.rebalancing or not app.tables.recovery.completed.is_set() or app.consumer_generation_id != generation:
                     log.info("settle pass stopped (rebalancing %s, recovered %s)", app.rebalancing,
                              app.tables.recovery.completed.is_set())
                     return
-                chunk = keys[start : start + SETTLE_CHUNK]
+                chunk = keys[first : min(end, first + SETTLE_CHUNK)]
                 published += agent.settle(partition, chunk, threshold)
                 checked += len(chunk)
+                cursors[partition] = (generation, first + len(chunk))
                 await asyncio.sleep(0)
-            republished[partition] = generation
+            if end >= len(keys):  # the cycle is complete
+                republished[partition] = generation
+                cursors[partition] = (generation, 0)
         if published:
             log.debug("settle pass: %d accounts checked, %d profiles re-published", checked, published)
 

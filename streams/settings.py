@@ -81,6 +81,10 @@ class Settings(BaseSettings):
     settle_interval_s: float = Field(
         default=10.0, gt=0, description="Seconds between checks of published scores against the cluster's cohorts."
     )
+    settle_accounts_per_pass: int = Field(
+        default=20_000, gt=0,
+        description="Accounts checked per settle pass (round-robin): bounds its CPU however many accounts a worker owns.",
+    )
 
     # --- Collectors (`nichewatch collect ...`) -------------------------------------------
     collector_state_dir: Path = Field(

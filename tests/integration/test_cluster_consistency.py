@@ -30,7 +30,9 @@ def scenario_records() -> list[tuple[bytes, bytes]]:
 
 def start_group(kafka: Broker, unique: str, tmp_path: Path, size: int) -> list[WorkerProcess]:
     topics = {name: f"{name}-{unique}" for name in TOPICS}
-    env = {"NICHEWATCH_SETTLE_INTERVAL_S": "1", "NICHEWATCH_TAG_REPORT_INTERVAL_S": "1"}
+    # A settle pass checks 40 accounts (10 a partition) of about 150: scores settle over cycles.
+    env = {"NICHEWATCH_SETTLE_INTERVAL_S": "1", "NICHEWATCH_SETTLE_ACCOUNTS_PER_PASS": "40",
+           "NICHEWATCH_TAG_REPORT_INTERVAL_S": "1"}
     workers = [WorkerProcess(kafka, app_id=f"nw-{unique}", workdir=tmp_path / f"w{i}", topics=topics, extra_env=env)
                for i in range(size)]
     first = workers[0]
