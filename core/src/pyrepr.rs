@@ -66,12 +66,14 @@ pub fn float_repr(f: f64) -> String {
     if f == 0.0 {
         return if f.is_sign_negative() { "-0.0".into() } else { "0.0".into() };
     }
-    // Rust's shortest digits break a tie between two shortest candidates upwards; Python's
-    // repr takes the one correctly rounded (ties to even), which Rust's fixed precision
-    // formatting gives: the shortest length, then the exact value rounded to it.
+    // Of two shortest digit strings that both read back as `f`, Rust's shortest formatting
+    // may take the upper where Python's repr takes the correctly rounded one (ties to even):
+    // the exact value rounded to the shortest length, which Rust's fixed precision gives,
+    // whenever that reads back as `f` (below a power of two it may not).
     let shortest = format!("{f:e}"); // e.g. "-1.5e-5", "1e16"
     let length = shortest.split('e').next().unwrap_or("").chars().filter(char::is_ascii_digit).count().max(1);
-    let sci = format!("{:.*e}", length - 1, f);
+    let rounded = format!("{:.*e}", length - 1, f);
+    let sci = if rounded.parse::<f64>() == Ok(f) { rounded } else { shortest };
     let (mantissa, exp) = sci.split_once('e').unwrap_or((&sci, "0"));
     let exp: i32 = exp.parse().unwrap_or(0);
     let (sign, mantissa) = match mantissa.strip_prefix('-') {
@@ -132,7 +134,8 @@ mod tests {
     fn floats_print_as_python_does() {
         for (f, s) in [(1e16, "1e+16"), (1.5, "1.5"), (100.0, "100.0"), (1e-5, "1e-05"), (0.0001, "0.0001"), (-2.5e-7, "-2.5e-07"),
                        (1.8446744073709552e19, "1.8446744073709552e+19"), (123456789012345.6, "123456789012345.6"), (-0.0, "-0.0"),
-                       (2f64.powi(46) + 0.625, "70368744177664.62"), (0.125, "0.125"), (2.5, "2.5")] {
+                       (2f64.powi(46) + 0.625, "70368744177664.62"), (2f64.powi(-24), "5.960464477539063e-08"),
+                       (0.125, "0.125"), (2.5, "2.5")] {
             assert_eq!(float_repr(f), s);
         }
     }
