@@ -18,6 +18,7 @@ fetched batches are applied to the table whole: ``BatchConsumer._apply_changelog
                                                         │   slip in between)
                                      TableWriter.put ◄──┘      OutputWriter.send
                                              │                        │
+    after each fetch: the outputs are flushed (sent now; the state waits for the commit)
     commit: _filter_committable_offsets ──► flush() both (one changelog record per dirty
             _commit_offsets ─────────────► await delivery, then Faust commits offsets
 
@@ -116,6 +117,11 @@ class BatchConsumer(aiokafka_driver.Consumer):
                 handlers[tp.topic](tp, batch)
                 self._ack_offsets(tp, [r.offset for r in batch])
                 read_offset[tp] = batch[-1].offset
+            if todo:
+                # Outputs (alerts, profiles) leave now rather than at the next commit: up to a
+                # commit interval sooner. Still before the state that caused them, as below.
+                for writer in app.output_writers:
+                    writer.flush()
             if self._commit_every is not None and self._n_acked >= self._commit_every:
                 self._n_acked = 0
                 await self.commit()
@@ -195,6 +201,7 @@ class BatchApp(faust.App):
         # Awaited with each fetch before it is handled (e.g. "other partitions read this far").
         self.batch_aligners: list[Callable[[dict[TP, list[ConsumerRecord]]], Awaitable[Any]]] = []
         self.flushables: list[Flushable] = []
+        self.output_writers: list[OutputWriter] = []  # flushed after every handled fetch
         self.on_partitions_revoked.connect(self._deliver_before_revoke)
 
     async def _deliver_before_revoke(self, sender: Any, revoked: Any, **kwargs: Any) -> None:
@@ -386,6 +393,7 @@ class OutputWriter:
         self._pending: list[asyncio.Future[None]] = []
         self._queued: asyncio.Future[None] | None = None  # set once the last flush's sends are queued
         app.flushables.append(self)
+        app.output_writers.append(self)
 
     def send(self, topic: str, key: bytes, value: bytes, headers: list[tuple[str, bytes]] | None = None) -> None:
         self.buffer.append((topic, key, value, headers))
