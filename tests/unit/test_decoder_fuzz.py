@@ -104,8 +104,17 @@ def test_random_json_trees_decode_or_raise_decode_error(tree: Any) -> None:
     run_pipeline([(ACCOUNT.encode(), raw)])
 
 
-@FUZZ
-@given(
+def _mutated(kind: str, changes: dict[str, Any], dropped: set[str]) -> dict[str, Any]:
+    base = valid_post(3)
+    if kind == "snapshot":
+        base = {k: base[k] for k in ("schema_version", "platform", "account_id", "handle", "observed_at", "followers")}
+        base["kind"] = "snapshot"
+    return {k: v for k, v in {**base, **changes}.items() if k not in dropped}
+
+
+# A valid post or snapshot with up to three fields changed to any value and up to two dropped.
+mutated_events = st.builds(
+    _mutated,
     kind=st.sampled_from(["post", "snapshot"]),
     changes=st.dictionaries(
         st.sampled_from([
@@ -117,12 +126,11 @@ def test_random_json_trees_decode_or_raise_decode_error(tree: Any) -> None:
     ),
     dropped=st.sets(st.sampled_from(["post_id", "account_id", "observed_at", "followers", "likes", "tags", "kind"]), max_size=2),
 )
-def test_mutated_valid_events_decode_or_raise_decode_error(kind: str, changes: dict[str, Any], dropped: set[str]) -> None:
-    base = valid_post(3)
-    if kind == "snapshot":
-        base = {k: base[k] for k in ("schema_version", "platform", "account_id", "handle", "observed_at", "followers")}
-        base["kind"] = "snapshot"
-    event = {k: v for k, v in {**base, **changes}.items() if k not in dropped}
+
+
+@FUZZ
+@given(mutated_events)
+def test_mutated_valid_events_decode_or_raise_decode_error(event: dict[str, Any]) -> None:
     raw = dumps(event)
     decoded = decode_or_reason(raw)
     if not isinstance(decoded, str):
