@@ -11,6 +11,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyList, PyTuple};
 
 pub mod decode;
+pub mod engine;
 pub mod json;
 mod printable;
 mod pyevents;

@@ -1,0 +1,1 @@
+//! Growth explained by engagement (streams/core/explain.py). Not ported yet.

@@ -1,0 +1,1 @@
+//! How posts already published engage newcomers (streams/core/maturity.py). Not ported yet.

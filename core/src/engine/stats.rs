@@ -1,0 +1,94 @@
+//! Small numeric helpers (streams/core/stats.py) and Python's float arithmetic where it
+//! differs from the obvious Rust.
+
+/// Median of a non-empty slice (sorts a copy), as `statistics`-free Python computes it.
+pub fn median(values: &[f64]) -> f64 {
+    let mut ordered = values.to_vec();
+    median_in_place(&mut ordered)
+}
+
+/// Median that sorts `values` in place.
+pub fn median_in_place(values: &mut [f64]) -> f64 {
+    values.sort_by(f64::total_cmp);
+    let n = values.len();
+    let mid = n / 2;
+    if n % 2 == 1 {
+        values[mid]
+    } else {
+        (values[mid - 1] + values[mid]) / 2.0
+    }
+}
+
+pub fn clamp01(value: f64) -> f64 {
+    value.clamp(0.0, 1.0)
+}
+
+/// Python's `a // b` for floats (CPython's float_floor_div), which is not always
+/// `(a / b).floor()`: just below a multiple of `b` the quotient rounds up.
+pub fn py_floordiv(a: f64, b: f64) -> f64 {
+    let mut modulo = a % b;
+    let mut div = (a - modulo) / b;
+    if modulo != 0.0 {
+        if (b < 0.0) != (modulo < 0.0) {
+            modulo += b;
+            div -= 1.0;
+        }
+    } else {
+        modulo = 0.0_f64.copysign(b);
+    }
+    let _ = modulo;
+    if div != 0.0 {
+        let mut floordiv = div.floor();
+        if div - floordiv > 0.5 {
+            floordiv += 1.0;
+        }
+        floordiv
+    } else {
+        0.0_f64.copysign(a / b)
+    }
+}
+
+/// Python's `int(a // b)` for a float and a positive width: a bucket index.
+pub fn bucket_index(ts: f64, width: f64) -> i64 {
+    py_floordiv(ts, width) as i64
+}
+
+/// Python's `round(x, digits)` for floats: correctly rounded, ties to even on the exact
+/// decimal value (CPython formats with the shortest-exact algorithm and reads it back).
+pub fn py_round(x: f64, digits: i32) -> f64 {
+    if !x.is_finite() {
+        return x;
+    }
+    // Format with enough digits to decide, as CPython's double_round does with
+    // _Py_dg_dtoa mode 3: Rust's `{:.N}` formatting is exact and rounds half to even.
+    let text = format!("{:.*}", digits.max(0) as usize, x);
+    text.parse::<f64>().unwrap_or(x)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn floordiv_matches_python_below_a_multiple() {
+        // Python: 1 // 0.1 == 9.0, while 1 / 0.1 rounds to 10.0.
+        assert_eq!(py_floordiv(1.0, 0.1), 9.0);
+        assert_eq!(py_floordiv(10799.999999999998, 3600.0), 2.0);
+        assert_eq!(py_floordiv(7200.0, 3600.0), 2.0);
+        assert_eq!(py_floordiv(1_700_000_000.5, 3600.0), 472_222.0);
+    }
+
+    #[test]
+    fn median_of_even_and_odd_lengths() {
+        assert_eq!(median(&[3.0, 1.0, 2.0]), 2.0);
+        assert_eq!(median(&[4.0, 1.0, 2.0, 3.0]), 2.5);
+    }
+
+    #[test]
+    fn round_is_half_even_on_the_exact_value() {
+        assert_eq!(py_round(2.675, 2), 2.67); // 2.675 is 2.67499999... in binary
+        assert_eq!(py_round(0.125, 2), 0.12);
+        assert_eq!(py_round(0.375, 2), 0.38);
+        assert_eq!(py_round(1.23456, 3), 1.235);
+    }
+}

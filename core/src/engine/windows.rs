@@ -1,0 +1,260 @@
+//! Bounded, event-time rolling windows of one account (streams/core/windows.py).
+//!
+//! Two bucket rings keep the latest `(ts, followers)` per hour and per day; posts are kept
+//! by post_id in first-seen order (the order Python's dict keeps, which ties are broken by).
+
+use std::collections::BTreeMap;
+use std::ops::Bound::{Included, Unbounded};
+
+use super::stats::bucket_index;
+
+/// `index -> (ts, followers)` keeping the latest observation per bucket and `keep` buckets
+/// (pruned a day at a time: at most `keep + 24` are held).
+#[derive(Clone, Debug, PartialEq)]
+pub struct BucketRing {
+    pub width: f64,
+    pub keep: usize,
+    pub buckets: BTreeMap<i64, (i64, i64)>,
+}
+
+impl BucketRing {
+    pub fn new(width: f64, keep: usize) -> Self {
+        BucketRing { width, keep, buckets: BTreeMap::new() }
+    }
+
+    pub fn observe(&mut self, ts: f64, followers: i64) {
+        let index = bucket_index(ts, self.width);
+        match self.buckets.get_mut(&index) {
+            Some(current) => {
+                if ts >= current.0 as f64 {
+                    *current = (ts as i64, followers);
+                }
+            }
+            None => {
+                self.buckets.insert(index, (ts as i64, followers));
+                if self.buckets.len() > self.keep + 24 {
+                    self.prune();
+                }
+            }
+        }
+    }
+
+    fn prune(&mut self) {
+        let Some((&last, _)) = self.buckets.last_key_value() else { return };
+        let cut = last - self.keep as i64 + 1;
+        self.buckets = self.buckets.split_off(&cut);
+    }
+
+    /// Observations oldest first.
+    pub fn ordered(&self) -> impl Iterator<Item = (i64, i64)> + '_ {
+        self.buckets.values().copied()
+    }
+
+    /// Observations with `start_ts <= t <= end_ts`, oldest first.
+    pub fn between(&self, start_ts: f64, end_ts: f64) -> impl Iterator<Item = (i64, i64)> + '_ {
+        let first = bucket_index(start_ts, self.width);
+        let last = bucket_index(end_ts, self.width);
+        let range = if first <= last { Some(self.buckets.range(first..=last)) } else { None };
+        range
+            .into_iter()
+            .flatten()
+            .map(|(_, &entry)| entry)
+            .filter(move |&(t, _)| start_ts <= t as f64 && t as f64 <= end_ts)
+    }
+
+    /// The latest observation at or before `ts`.
+    pub fn at_or_before(&self, ts: f64) -> Option<(i64, i64)> {
+        let index = bucket_index(ts, self.width);
+        self.buckets
+            .range((Unbounded, Included(index)))
+            .rev()
+            .map(|(_, &entry)| entry)
+            .find(|&(t, _)| t as f64 <= ts)
+    }
+
+    pub fn earliest(&self) -> Option<(i64, i64)> {
+        self.buckets.first_key_value().map(|(_, &entry)| entry)
+    }
+
+    pub fn len(&self) -> usize {
+        self.buckets.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.buckets.is_empty()
+    }
+
+    /// `[ts, followers, ts, followers, ...]` oldest first (the state format's "H" and "D").
+    pub fn to_flat(&self) -> Vec<i64> {
+        self.buckets.values().flat_map(|&(t, f)| [t, f]).collect()
+    }
+
+    pub fn from_flat(width: f64, keep: usize, flat: &[i64]) -> Self {
+        let mut buckets = BTreeMap::new();
+        for pair in flat.chunks_exact(2) {
+            buckets.insert(bucket_index(pair[0] as f64, width), (pair[0], pair[1]));
+        }
+        BucketRing { width, keep, buckets }
+    }
+}
+
+/// The latest observation of one post, and the one before it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PostObservation {
+    pub posted_ts: i64,
+    pub observed_ts: i64,
+    /// likes + comments + shares at observation time
+    pub interactions: i64,
+    /// the account's followers when the post was observed
+    pub followers: i64,
+    pub views: Option<i64>,
+    pub niches: Vec<String>,
+    pub comments: i64,
+    /// the observation before this one (0, 0: none)
+    pub prev_interactions: i64,
+    pub prev_observed_ts: i64,
+}
+
+impl PostObservation {
+    /// interactions / followers (0 without followers): the post's engagement rate.
+    pub fn rate(&self) -> f64 {
+        if self.followers > 0 {
+            self.interactions as f64 / self.followers as f64
+        } else {
+            0.0
+        }
+    }
+}
+
+/// The latest observation of each recent post, bounded in count and age, in first-seen order.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PostWindow {
+    pub max_posts: usize,
+    pub max_age_s: f64,
+    pub posts: Vec<(String, PostObservation)>,
+}
+
+impl PostWindow {
+    pub fn new(max_posts: usize, max_age_s: f64) -> Self {
+        PostWindow { max_posts, max_age_s, posts: Vec::new() }
+    }
+
+    pub fn get(&self, post_id: &str) -> Option<&PostObservation> {
+        self.posts.iter().find(|(id, _)| id == post_id).map(|(_, p)| p)
+    }
+
+    pub fn contains(&self, post_id: &str) -> bool {
+        self.posts.iter().any(|(id, _)| id == post_id)
+    }
+
+    /// Record an observation; returns false when it is older than what is already known.
+    pub fn observe(&mut self, post_id: &str, mut observation: PostObservation, latest_ts: f64) -> bool {
+        match self.posts.iter_mut().find(|(id, _)| id == post_id) {
+            Some((_, current)) => {
+                if observation.observed_ts < current.observed_ts {
+                    return false;
+                }
+                if observation.observed_ts > current.observed_ts {
+                    observation.prev_interactions = current.interactions;
+                    observation.prev_observed_ts = current.observed_ts;
+                } else {
+                    // the same look again (redelivered): the one before it stays the previous
+                    observation.prev_interactions = current.prev_interactions;
+                    observation.prev_observed_ts = current.prev_observed_ts;
+                }
+                *current = observation;
+                true
+            }
+            None => {
+                self.posts.push((post_id.to_owned(), observation));
+                self.evict(latest_ts);
+                self.contains(post_id)
+            }
+        }
+    }
+
+    fn evict(&mut self, latest_ts: f64) {
+        let horizon = latest_ts - self.max_age_s;
+        self.posts.retain(|(_, p)| (p.posted_ts as f64) >= horizon);
+        while self.posts.len() > self.max_posts {
+            let oldest = self
+                .posts
+                .iter()
+                .enumerate()
+                .min_by(|(_, (a_id, a)), (_, (b_id, b))| (a.posted_ts, a_id).cmp(&(b.posted_ts, b_id)))
+                .map(|(i, _)| i);
+            match oldest {
+                Some(i) => {
+                    self.posts.remove(i);
+                }
+                None => break,
+            }
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.posts.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.posts.is_empty()
+    }
+
+    pub fn values(&self) -> impl Iterator<Item = &PostObservation> {
+        self.posts.iter().map(|(_, p)| p)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn post(posted: i64, observed: i64, interactions: i64) -> PostObservation {
+        PostObservation {
+            posted_ts: posted,
+            observed_ts: observed,
+            interactions,
+            followers: 1000,
+            views: None,
+            niches: vec![],
+            comments: 0,
+            prev_interactions: 0,
+            prev_observed_ts: 0,
+        }
+    }
+
+    #[test]
+    fn a_bucket_keeps_its_latest_observation() {
+        let mut ring = BucketRing::new(3600.0, 168);
+        ring.observe(7300.0, 10);
+        ring.observe(7200.0, 5);
+        ring.observe(7400.0, 12);
+        assert_eq!(ring.ordered().collect::<Vec<_>>(), vec![(7400, 12)]);
+    }
+
+    #[test]
+    fn the_ring_is_pruned_a_day_at_a_time() {
+        let mut ring = BucketRing::new(3600.0, 168);
+        for hour in 0..193 {
+            ring.observe(hour as f64 * 3600.0, hour);
+        }
+        assert_eq!(ring.len(), 168);
+        assert_eq!(ring.earliest(), Some((25 * 3600, 25)));
+        assert_eq!(ring.at_or_before(30.5 * 3600.0), Some((30 * 3600, 30)));
+        assert_eq!(ring.between(26.0 * 3600.0, 28.0 * 3600.0).count(), 3);
+    }
+
+    #[test]
+    fn a_re_observed_post_keeps_its_previous_look() {
+        let mut window = PostWindow::new(2, 30.0 * 86400.0);
+        assert!(window.observe("a", post(0, 10, 5), 10.0));
+        assert!(window.observe("a", post(0, 20, 9), 20.0));
+        assert!(!window.observe("a", post(0, 15, 7), 20.0));
+        let seen = window.get("a").map(|p| (p.interactions, p.prev_interactions, p.prev_observed_ts));
+        assert_eq!(seen, Some((9, 5, 10)));
+        window.observe("b", post(5, 30, 1), 30.0);
+        window.observe("c", post(3, 30, 1), 30.0);
+        let ids: Vec<&str> = window.posts.iter().map(|(id, _)| id.as_str()).collect();
+        assert_eq!(ids, vec!["b", "c"]);
+    }
+}
