@@ -22,3 +22,38 @@ def decode_batch(
 
 def validate_batch(values: Iterable[bytes | None], now: float | None = None) -> list[DeadLetter]:
     """The dead letters decode_batch would give, without building the events."""
+
+class NativeEngine:
+    """The detection engine of streams.core.engine, in Rust: one call per fetched batch.
+
+    ``config`` is ``dataclasses.asdict(EngineConfig(...))`` (the defaults when omitted),
+    ``niches`` the ``(name, tags)`` of each tracked niche. State is kept per account and
+    read or written in the changelog's JSON format (streams.core.state).
+    """
+
+    def __init__(
+        self,
+        config: dict[str, object] | None = None,
+        niches: list[tuple[str, list[str]]] = ...,
+        record_mentions: bool = True,
+    ) -> None: ...
+    def process_batch(
+        self, values: Iterable[bytes | None], now: float | None = None
+    ) -> tuple[list[bytes], list[DeadLetter]]:
+        """Decode and apply the values in order: (encoded alerts and profiles, dead letters)."""
+    def flush(self) -> list[bytes]:
+        """Apply every observation still in the reorder buffers; their outputs."""
+    def settle(self, account_id: str, threshold: float) -> bytes | None:
+        """The account's profile rescored against today's cohorts, if it moved by ``threshold``."""
+    def state(self, account_id: str) -> bytes | None: ...
+    def load_state(self, raw: bytes) -> None: ...
+    def forget(self, account_id: str) -> None: ...
+    def accounts(self) -> list[str]: ...
+    def __len__(self) -> int: ...
+    def set_niche(self, name: str, tags: list[str]) -> None: ...
+    def remove_niche(self, name: str) -> bool: ...
+    @property
+    def niche_names(self) -> list[str]: ...
+    @property
+    def stats(self) -> dict[str, object]:
+        """events, posts, snapshots, late_dropped, alerts (by classification), profiles."""

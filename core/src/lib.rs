@@ -14,11 +14,12 @@ pub mod decode;
 pub mod engine;
 pub mod json;
 mod printable;
+mod pyengine;
 mod pyevents;
 pub mod pyrepr;
 pub mod timestamp;
 
-fn wall_clock_us(now: Option<f64>) -> i64 {
+pub(crate) fn wall_clock_us(now: Option<f64>) -> i64 {
     let seconds = now.unwrap_or_else(|| SystemTime::now().duration_since(UNIX_EPOCH).map_or(0.0, |d| d.as_secs_f64()));
     (seconds * 1e6).round() as i64
 }
@@ -72,6 +73,7 @@ fn validate_batch<'py>(py: Python<'py>, values: &Bound<'py, PyAny>, now: Option<
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(decode_batch, m)?)?;
     m.add_function(wrap_pyfunction!(validate_batch, m)?)?;
+    m.add_class::<pyengine::NativeEngine>()?;
     m.add("MAX_PAYLOAD_BYTES", decode::MAX_PAYLOAD_BYTES)?;
     Ok(())
 }

@@ -9,6 +9,7 @@
 //! account id; the engine keeps besides only the niches, the cohorts and the mentions.
 
 pub mod classify;
+pub mod compact;
 pub mod config;
 pub mod counts;
 pub mod explain;

@@ -1,0 +1,217 @@
+//! The native engine seen from Python: `streams._native.NativeEngine`.
+//!
+//! One call per fetched batch: `process_batch(values)` decodes every record against the
+//! contract, applies the events in order and returns the encoded outputs and the dead
+//! letters. State is read and written as the Python engine's JSON state format.
+
+use pyo3::exceptions::{PyKeyError, PyTypeError, PyValueError};
+use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyDict, PyList, PyTuple};
+
+use crate::decode;
+use crate::engine::config::{EngineConfig, Tier, TierBounds};
+use crate::engine::output::Output;
+use crate::engine::state::AccountState;
+use crate::engine::Engine;
+
+#[pyclass(module = "streams._native", unsendable)]
+pub struct NativeEngine {
+    engine: Engine,
+}
+
+fn tier_table(value: &Bound<'_, PyAny>, name: &str) -> PyResult<[f64; 5]> {
+    let table = value.cast::<PyDict>().map_err(|_| PyTypeError::new_err(format!("{name} must be a dict by tier")))?;
+    let mut out = [0.0; 5];
+    for tier in Tier::ALL {
+        let item = table
+            .get_item(tier.as_str())?
+            .ok_or_else(|| PyValueError::new_err(format!("{name} has no value for tier {:?}", tier.as_str())))?;
+        out[tier.index()] = item.extract()?;
+    }
+    Ok(out)
+}
+
+/// An `EngineConfig` from `dataclasses.asdict(streams.core.config.EngineConfig(...))`.
+fn config_from(fields: &Bound<'_, PyDict>) -> PyResult<EngineConfig> {
+    let mut c = EngineConfig::default();
+    for (key, value) in fields.iter() {
+        let key: String = key.extract()?;
+        match key.as_str() {
+            "allowed_lateness_s" => c.allowed_lateness_s = value.extract()?,
+            "reorder_delay_s" => c.reorder_delay_s = value.extract()?,
+            "max_buffered_observations" => c.max_buffered_observations = value.extract()?,
+            "hourly_buckets_kept" => c.hourly_buckets_kept = value.extract()?,
+            "daily_buckets_kept" => c.daily_buckets_kept = value.extract()?,
+            "max_posts_tracked" => c.max_posts_tracked = value.extract()?,
+            "post_max_age_s" => c.post_max_age_s = value.extract()?,
+            "short_window_s" => c.short_window_s = value.extract()?,
+            "long_window_s" => c.long_window_s = value.extract()?,
+            "sigma_k" => c.sigma_k = value.extract()?,
+            "short_min_relative" => c.short_min_relative = value.extract()?,
+            "long_min_relative" => c.long_min_relative = value.extract()?,
+            "min_excess_followers" => c.min_excess_followers = value.extract()?,
+            "min_baseline_rates" => c.min_baseline_rates = value.extract()?,
+            "prior_sigma_relative_per_hour" => c.prior_sigma_relative_per_hour = value.extract()?,
+            "episode_cooldown_s" => c.episode_cooldown_s = value.extract()?,
+            "viral_multiple" => c.viral_multiple = value.extract()?,
+            "viral_min_interactions" => c.viral_min_interactions = value.extract()?,
+            "viral_lookback_s" => c.viral_lookback_s = value.extract()?,
+            "conversion_prior" => c.conversion_prior = tier_table(&value, &key)?,
+            "conversion_prior_weight" => c.conversion_prior_weight = value.extract()?,
+            "conversion_window_s" => c.conversion_window_s = value.extract()?,
+            "good_post_multiple" => c.good_post_multiple = value.extract()?,
+            "explained_tolerance" => c.explained_tolerance = value.extract()?,
+            "post_maturity_s" => c.post_maturity_s = value.extract()?,
+            "classification_hold_s" => c.classification_hold_s = value.extract()?,
+            "unobserved_gap_s" => c.unobserved_gap_s = value.extract()?,
+            "audience_hold_s" => c.audience_hold_s = value.extract()?,
+            "audience_z" => c.audience_z = value.extract()?,
+            "newcomer_engagement" => c.newcomer_engagement = value.extract()?,
+            "tiers" => {
+                let t = value.cast::<PyDict>().map_err(|_| PyTypeError::new_err("tiers must be a dict"))?;
+                let bound = |name: &str| -> PyResult<i64> {
+                    t.get_item(name)?.ok_or_else(|| PyValueError::new_err(format!("tiers has no {name}")))?.extract()
+                };
+                c.tiers = TierBounds {
+                    micro_from: bound("micro_from")?,
+                    mid_from: bound("mid_from")?,
+                    macro_from: bound("macro_from")?,
+                    mega_from: bound("mega_from")?,
+                };
+            }
+            "typical_engagement" => c.typical_engagement = tier_table(&value, &key)?,
+            "cohort_prior_weight" => c.cohort_prior_weight = value.extract()?,
+            "min_posts_for_profile" => c.min_posts_for_profile = value.extract()?,
+            "material_score_change" => c.material_score_change = value.extract()?,
+            "weight_engagement" => c.weight_engagement = value.extract()?,
+            "weight_niche_focus" => c.weight_niche_focus = value.extract()?,
+            "weight_consistency" => c.weight_consistency = value.extract()?,
+            "weight_authenticity" => c.weight_authenticity = value.extract()?,
+            "suspicion_memory_s" => c.suspicion_memory_s = value.extract()?,
+            other => return Err(PyValueError::new_err(format!("unknown engine setting {other:?}"))),
+        }
+    }
+    Ok(c)
+}
+
+fn encoded<'py>(py: Python<'py>, outputs: &[Output]) -> PyResult<Bound<'py, PyList>> {
+    let list = PyList::empty(py);
+    for output in outputs {
+        list.append(PyBytes::new(py, &output.to_json_bytes()))?;
+    }
+    Ok(list)
+}
+
+#[pymethods]
+impl NativeEngine {
+    /// `config`: `dataclasses.asdict(EngineConfig(...))` (defaults when omitted);
+    /// `niches`: `(name, tags)` pairs.
+    #[new]
+    #[pyo3(signature = (config=None, niches=Vec::new(), record_mentions=true))]
+    fn new(config: Option<&Bound<'_, PyDict>>, niches: Vec<(String, Vec<String>)>, record_mentions: bool) -> PyResult<Self> {
+        let config = match config {
+            Some(fields) => config_from(fields)?,
+            None => EngineConfig::default(),
+        };
+        let mut engine = Engine::new(config);
+        engine.record_mentions = record_mentions;
+        for (name, tags) in niches {
+            engine.matcher.set_niche(&name, &tags);
+        }
+        Ok(NativeEngine { engine })
+    }
+
+    /// Decode and apply a batch of `posts.raw` / `accounts.snapshots` values in order.
+    ///
+    /// Returns `(outputs, dead_letters)`: the encoded alerts and profiles (contract
+    /// JSON, in the order they were raised) and `(i, reason, reason_class)` per refused value.
+    #[pyo3(signature = (values, now=None))]
+    fn process_batch<'py>(
+        &mut self,
+        py: Python<'py>,
+        values: &Bound<'py, PyAny>,
+        now: Option<f64>,
+    ) -> PyResult<Bound<'py, PyTuple>> {
+        let now_us = crate::wall_clock_us(now);
+        let dead = PyList::empty(py);
+        let mut outputs = Vec::new();
+        for (i, item) in values.try_iter()?.enumerate() {
+            let item = item?;
+            let raw = if item.is_none() { None } else { Some(item.cast::<PyBytes>()?.as_bytes()) };
+            match decode::decode(raw, now_us) {
+                Ok(event) => self.engine.process(&event, &mut outputs),
+                Err(rejected) => dead.append((i, rejected.reason, rejected.class.as_str()))?,
+            }
+        }
+        PyTuple::new(py, [encoded(py, &outputs)?.into_any(), dead.into_any()])
+    }
+
+    /// Apply every buffered observation (end of a replay).
+    fn flush<'py>(&mut self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
+        let mut outputs = Vec::new();
+        self.engine.flush(&mut outputs);
+        encoded(py, &outputs)
+    }
+
+    /// Rescore an account against the cohorts as they are now; its profile if it moved.
+    fn settle<'py>(&mut self, py: Python<'py>, account_id: &str, threshold: f64) -> Option<Bound<'py, PyBytes>> {
+        let profile = self.engine.settle(account_id, threshold)?;
+        Some(PyBytes::new(py, &Output::Profile(profile).to_json_bytes()))
+    }
+
+    /// The account's state in the changelog's JSON format, or None.
+    fn state<'py>(&self, py: Python<'py>, account_id: &str) -> Option<Bound<'py, PyBytes>> {
+        self.engine.store.get(account_id).map(|s| PyBytes::new(py, &s.to_json_bytes()))
+    }
+
+    /// Take over an account's state (the changelog's JSON format).
+    fn load_state(&mut self, raw: &[u8]) -> PyResult<()> {
+        let state = AccountState::from_json_bytes(raw, &self.engine.config).map_err(|e| PyValueError::new_err(e.0))?;
+        self.engine.store.insert(state.account_id.clone(), state);
+        Ok(())
+    }
+
+    fn forget(&mut self, account_id: &str) -> PyResult<()> {
+        self.engine.store.remove(account_id).map(|_| ()).ok_or_else(|| PyKeyError::new_err(account_id.to_owned()))
+    }
+
+    fn accounts(&self) -> Vec<String> {
+        let mut ids: Vec<String> = self.engine.store.keys().cloned().collect();
+        ids.sort();
+        ids
+    }
+
+    fn __len__(&self) -> usize {
+        self.engine.store.len()
+    }
+
+    fn set_niche(&mut self, name: &str, tags: Vec<String>) {
+        self.engine.matcher.set_niche(name, &tags);
+    }
+
+    fn remove_niche(&mut self, name: &str) -> bool {
+        self.engine.matcher.remove_niche(name)
+    }
+
+    #[getter]
+    fn niche_names(&self) -> Vec<String> {
+        self.engine.matcher.niche_names()
+    }
+
+    /// The engine's counters, as `streams.core.engine.EngineStats` names them.
+    #[getter]
+    fn stats<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let s = &self.engine.stats;
+        let d = PyDict::new(py);
+        d.set_item("events", s.events)?;
+        d.set_item("posts", s.posts)?;
+        d.set_item("snapshots", s.snapshots)?;
+        d.set_item("late_dropped", s.late_dropped)?;
+        let alerts = PyDict::new(py);
+        alerts.set_item("suspected_purchase", s.suspected_purchase)?;
+        alerts.set_item("organic_breakout", s.organic_breakout)?;
+        d.set_item("alerts", alerts)?;
+        d.set_item("profiles", s.profiles)?;
+        Ok(d)
+    }
+}
