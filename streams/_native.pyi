@@ -1,6 +1,6 @@
 """Types of nichewatch's native core (the Rust crate in core/, built by maturin)."""
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from schemas.events import AccountSnapshot, Post
 
@@ -41,11 +41,42 @@ class NativeEngine:
         self, values: Iterable[bytes | None], now: float | None = None
     ) -> tuple[list[bytes], list[DeadLetter]]:
         """Decode and apply the values in order: (encoded alerts and profiles, dead letters)."""
+    def process_records(
+        self,
+        records: Iterable[tuple[bytes | None, bytes | None]],
+        now: float | None = None,
+        wall: float | None = None,
+        load: Callable[[str], bytes | None] | None = None,
+    ) -> tuple[
+        list[tuple[str, bytes, bytes, str, object, object]],
+        list[DeadLetter],
+        list[tuple[int, str]],
+        list[tuple[str, str, str, int]],
+        list[float],
+        list[float],
+        list[tuple[bytes, bytes]],
+        list[tuple[str, str]],
+    ]:
+        """One fetched batch of (key, value) records as the worker's pipeline handles it.
+
+        Returns (outputs, dead_letters, rekeyed, counts, post_latencies,
+        snapshot_latencies, changed, bad_states): outputs ("alert", key, value,
+        classification, niches, detected_at) or ("profile", key, value, primary_niche,
+        tier, median_engagement_rate); rekeyed (position, account_id); counts (platform,
+        niche, outcome, events); changed (key, compact state) per account written;
+        bad_states (account_id, reason) of table entries that were not a state. ``load``
+        gives the table's state of an account the engine does not hold.
+        """
+    def forget_all(self, account_ids: list[str]) -> None:
+        """Drop these accounts (a partition that moved to another worker)."""
     def flush(self) -> list[bytes]:
         """Apply every observation still in the reorder buffers; their outputs."""
     def settle(self, account_id: str, threshold: float) -> bytes | None:
         """The account's profile rescored against today's cohorts, if it moved by ``threshold``."""
-    def state(self, account_id: str) -> bytes | None: ...
+    def state(self, account_id: str) -> bytes | None:
+        """The account's state in format 1 (the Python engine's JSON)."""
+    def compact_state(self, account_id: str) -> bytes | None:
+        """The account's state in format 2 (compact binary)."""
     def load_state(self, raw: bytes) -> None: ...
     def forget(self, account_id: str) -> None: ...
     def accounts(self) -> list[str]: ...

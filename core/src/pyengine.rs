@@ -12,7 +12,11 @@ use crate::decode;
 use crate::engine::config::{EngineConfig, Tier, TierBounds};
 use crate::engine::output::Output;
 use crate::engine::state::AccountState;
+use crate::engine::batch::{process_records, RawRecord};
 use crate::engine::Engine;
+
+/// A record's key and value as Python holds them.
+type HeldRecord<'py> = (Option<Bound<'py, PyBytes>>, Option<Bound<'py, PyBytes>>);
 
 #[pyclass(module = "streams._native", unsendable)]
 pub struct NativeEngine {
@@ -146,6 +150,127 @@ impl NativeEngine {
         PyTuple::new(py, [encoded(py, &outputs)?.into_any(), dead.into_any()])
     }
 
+    /// One fetched batch of a partition of the input topics, as the worker sees it
+    /// (crate::engine::batch): `records` are `(key, value)` pairs; `load(account_id)` gives
+    /// the table's state of an account the engine does not hold (bytes in either state
+    /// format, or None); `wall` is the clock for latencies (now when omitted).
+    ///
+    /// Returns `(outputs, dead_letters, rekeyed, counts, post_latencies,
+    /// snapshot_latencies, changed, bad_states)`: outputs are `("alert", key, value,
+    /// classification, niches, detected_at)` or `("profile", key, value, primary_niche,
+    /// tier, median_engagement_rate)`; rekeyed `(position, account_id)`; counts
+    /// `(platform, niche, outcome, events)`; changed `(key, compact state)` of every
+    /// account written; bad_states `(account_id, reason)` of table entries that were not
+    /// a state (the account starts afresh).
+    #[pyo3(signature = (records, now=None, wall=None, load=None))]
+    fn process_records<'py>(
+        &mut self,
+        py: Python<'py>,
+        records: &Bound<'py, PyAny>,
+        now: Option<f64>,
+        wall: Option<f64>,
+        load: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyTuple>> {
+        let now_us = crate::wall_clock_us(now);
+        let wall = wall.unwrap_or(now_us as f64 / 1e6);
+        let mut held: Vec<HeldRecord<'py>> = Vec::new();
+        for item in records.try_iter()? {
+            let (key, value): HeldRecord<'py> = item?.extract()?;
+            held.push((key, value));
+        }
+        let raw: Vec<RawRecord<'_>> =
+            held.iter().map(|(k, v)| (k.as_ref().map(|b| b.as_bytes()), v.as_ref().map(|b| b.as_bytes()))).collect();
+        let mut bad_states: Vec<(String, String)> = Vec::new();
+        let mut failure: Option<PyErr> = None;
+        let config = self.engine.config.clone();
+        let mut loader = |account_id: &str| -> Option<AccountState> {
+            let load = load?;
+            match load.call1((account_id,)) {
+                Err(e) => {
+                    failure.get_or_insert(e);
+                    None
+                }
+                Ok(found) if found.is_none() => None,
+                Ok(found) => match found.cast::<PyBytes>() {
+                    Err(_) => {
+                        bad_states.push((account_id.to_owned(), "table entry is not bytes".into()));
+                        None
+                    }
+                    Ok(bytes) => match AccountState::from_bytes(bytes.as_bytes(), &config) {
+                        Ok(state) if state.account_id == account_id => Some(state),
+                        Ok(state) => {
+                            bad_states.push((account_id.to_owned(), format!("state of another account ({:?})", state.account_id)));
+                            None
+                        }
+                        Err(e) => {
+                            bad_states.push((account_id.to_owned(), e.0));
+                            None
+                        }
+                    },
+                },
+            }
+        };
+        let outcome = process_records(&mut self.engine, &raw, now_us, wall, &mut loader);
+        if let Some(e) = failure {
+            return Err(e);
+        }
+        let outputs = PyList::empty(py);
+        for output in &outcome.outputs {
+            let value = PyBytes::new(py, &output.to_json_bytes());
+            match output {
+                Output::Alert(a) => outputs.append((
+                    "alert",
+                    PyBytes::new(py, a.account_id.as_bytes()),
+                    value,
+                    a.classification.as_str(),
+                    a.niches.clone(),
+                    a.detected_at,
+                ))?,
+                Output::Profile(p) => outputs.append((
+                    "profile",
+                    PyBytes::new(py, p.account_id.as_bytes()),
+                    value,
+                    p.primary_niche.clone(),
+                    p.tier.as_str(),
+                    p.median_engagement_rate,
+                ))?,
+            }
+        }
+        let dead = PyList::empty(py);
+        for (i, reason, class) in &outcome.dead_letters {
+            dead.append((*i, reason, *class))?;
+        }
+        let counts = PyList::empty(py);
+        for ((platform, niche, kind), n) in &outcome.counts {
+            counts.append((platform, niche, kind.as_str(), *n))?;
+        }
+        let changed = PyList::empty(py);
+        for account_id in &outcome.changed {
+            if let Some(state) = self.engine.store.get(account_id) {
+                changed.append((PyBytes::new(py, account_id.as_bytes()), PyBytes::new(py, &state.to_compact())))?;
+            }
+        }
+        let parts: [Bound<'py, PyAny>; 8] = [
+            outputs.into_any(),
+            dead.into_any(),
+            PyList::new(py, &outcome.rekeyed)?.into_any(),
+            counts.into_any(),
+            PyList::new(py, &outcome.post_latencies)?.into_any(),
+            PyList::new(py, &outcome.snapshot_latencies)?.into_any(),
+            changed.into_any(),
+            PyList::new(py, &bad_states)?.into_any(),
+        ];
+        PyTuple::new(py, parts)
+    }
+
+    /// Forget the accounts of a partition this worker no longer owns (`accounts_of`
+    /// gives their ids).
+    fn forget_all(&mut self, account_ids: Vec<String>) {
+        for id in account_ids {
+            self.engine.store.remove(&id);
+        }
+    }
+
     /// Apply every buffered observation (end of a replay).
     fn flush<'py>(&mut self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
         let mut outputs = Vec::new();
@@ -159,14 +284,19 @@ impl NativeEngine {
         Some(PyBytes::new(py, &Output::Profile(profile).to_json_bytes()))
     }
 
-    /// The account's state in the changelog's JSON format, or None.
+    /// The account's state in the JSON format of the Python engine (format 1), or None.
     fn state<'py>(&self, py: Python<'py>, account_id: &str) -> Option<Bound<'py, PyBytes>> {
         self.engine.store.get(account_id).map(|s| PyBytes::new(py, &s.to_json_bytes()))
     }
 
-    /// Take over an account's state (the changelog's JSON format).
+    /// The account's state in the compact format (format 2), or None.
+    fn compact_state<'py>(&self, py: Python<'py>, account_id: &str) -> Option<Bound<'py, PyBytes>> {
+        self.engine.store.get(account_id).map(|s| PyBytes::new(py, &s.to_compact()))
+    }
+
+    /// Take over an account's state (either format).
     fn load_state(&mut self, raw: &[u8]) -> PyResult<()> {
-        let state = AccountState::from_json_bytes(raw, &self.engine.config).map_err(|e| PyValueError::new_err(e.0))?;
+        let state = AccountState::from_bytes(raw, &self.engine.config).map_err(|e| PyValueError::new_err(e.0))?;
         self.engine.store.insert(state.account_id.clone(), state);
         Ok(())
     }

@@ -1,1 +1,227 @@
-//! How posts already published engage newcomers (streams/core/maturity.py). Not ported yet.
+//! Do the posts already out there gain engagement as the new followers arrive?
+//! (streams/core/maturity.py; the reasoning and a worked example are in its docstring.)
+//!
+//! Each re-observed post gives a pair of looks, `I1` at age `a1` (time `t1`) and `I2` at
+//! age `a2` (`t2`):
+//!
+//! ```text
+//!   controls   pairs whose second look came before the growth began
+//!   expected   m(a1, a2) = kernel-weighted mean of the controls' log(I2 / I1), weights
+//!              exp(-((ln a1 - ln a1')^2 + (ln a2 - ln a2')^2) / (2 h^2)), h = 0.5
+//!   sigma^2    weighted mean of the controls' squared leave-one-out residuals, at least
+//!              the pair's counting noise, times 1 + 1/W (W: the kernel weight behind m)
+//!   lift       r = log(I2 / I1) - m(a1, a2)
+//!   newcomers  x = (F(t2) - F(t1) - baseline * (t2 - t1)) / F(t1)
+//!   r ~ beta * x   weighted least squares through the origin, weights x^2 / sigma^2
+//!   verdict    "followed" once (beta - newcomer_engagement / 2) / se >= audience_z,
+//!              "not_followed" once it is <= -audience_z
+//! ```
+
+use super::config::{EngineConfig, HOUR};
+use super::explain::{py_max, py_min, py_sum, AudienceVerdict};
+use super::windows::PostObservation;
+
+/// In log age: controls whose ages are within a factor ~1.6 weigh most.
+pub const KERNEL_WIDTH: f64 = 0.5;
+/// A pair needs about one control of similar ages to be judged.
+pub const MIN_KERNEL_WEIGHT: f64 = 0.5;
+pub const MIN_CONTROLS: usize = 2;
+pub const MIN_AGE_S: f64 = 60.0;
+const SCALE: f64 = -1.0 / (2.0 * KERNEL_WIDTH * KERNEL_WIDTH);
+
+/// Did the posts already published gain engagement with the new followers?
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct NewcomerResponse {
+    /// None: too little to tell
+    pub verdict: Option<AudienceVerdict>,
+    /// pairs of looks across the growth that were judged
+    pub pairs: usize,
+    /// pairs of looks from before the growth
+    pub controls: usize,
+    /// beta: 1, newcomers engage as a post's audience did; 0, not at all
+    pub slope: f64,
+    pub standard_error: f64,
+    /// the largest share of new followers between two looks of one post
+    pub newcomers: f64,
+    /// the mean log lift of the judged pairs over their maturity curve
+    pub lift: f64,
+}
+
+/// Two looks of one post.
+#[derive(Clone, Copy, Debug)]
+struct Pair {
+    ln_a1: f64,
+    ln_a2: f64,
+    /// log(I2 / I1)
+    growth: f64,
+    t1: i64,
+    t2: i64,
+    /// variance of the growth from counting alone
+    counting: f64,
+}
+
+/// A test pair with what its controls expect of it.
+struct Judged<'a> {
+    pair: &'a Pair,
+    weights: Vec<f64>,
+    expected: f64,
+    total: f64,
+    newcomers: f64,
+}
+
+/// Test the pairs of looks that end after `since_ts` against those that end before it.
+///
+/// `controls_until` (at most `since_ts`): the curve is read only from pairs that end
+/// before then, when the growth under test continues growth that began earlier (pairs in
+/// between are lifted by that growth's people, neither controls nor tests).
+pub fn newcomer_response(
+    posts: &[&PostObservation],
+    since_ts: f64,
+    rate_per_hour: f64,
+    config: &EngineConfig,
+    followers_at: &dyn Fn(f64) -> Option<i64>,
+    controls_until: Option<f64>,
+) -> NewcomerResponse {
+    let clean = controls_until.map_or(since_ts, |until| py_min(since_ts, until));
+    let mut controls: Vec<Pair> = Vec::new();
+    let mut tests: Vec<Pair> = Vec::new();
+    for post in posts {
+        if let Some(pair) = pair_of(post) {
+            if (pair.t2 as f64) <= clean {
+                controls.push(pair);
+            } else if (pair.t2 as f64) > since_ts {
+                tests.push(pair);
+            }
+        }
+    }
+    let nothing = |most: f64| NewcomerResponse {
+        verdict: None,
+        pairs: 0,
+        controls: controls.len(),
+        slope: 0.0,
+        standard_error: f64::INFINITY,
+        newcomers: most,
+        lift: 0.0,
+    };
+    if controls.len() < MIN_CONTROLS || tests.is_empty() {
+        return nothing(0.0);
+    }
+    let mut judged_pairs: Vec<Judged<'_>> = Vec::new();
+    for pair in &tests {
+        let weights = weights(&controls, pair);
+        let total = py_sum(weights.iter().copied());
+        if total < MIN_KERNEL_WEIGHT {
+            continue; // no controls of these ages: the account's curve is not known there
+        }
+        let (Some(before), Some(after)) = (followers_at(pair.t1 as f64), followers_at(pair.t2 as f64)) else {
+            continue;
+        };
+        if before <= 0 {
+            continue;
+        }
+        let paced = py_max(rate_per_hour, 0.0) * (pair.t2 - pair.t1) as f64 / HOUR;
+        let newcomers = ((after - before) as f64 - paced) / before as f64;
+        let expected = py_sum(weights.iter().zip(&controls).map(|(w, c)| w * c.growth)) / total;
+        judged_pairs.push(Judged { pair, weights, expected, total, newcomers });
+    }
+    let residuals = if judged_pairs.is_empty() { Vec::new() } else { leave_one_out(&controls) };
+    let mut sxx = 0.0;
+    let mut sxy = 0.0;
+    let mut lift_sum = 0.0;
+    let mut most = 0.0;
+    let mut judged = 0;
+    for j in &judged_pairs {
+        let noise = py_sum(j.weights.iter().zip(&residuals).map(|(w, e)| w * e * e)) / j.total;
+        let variance = py_max(noise, j.pair.counting) * (1.0 + 1.0 / j.total);
+        let r = j.pair.growth - j.expected;
+        let x = j.newcomers;
+        sxx += x * x / variance;
+        sxy += x * r / variance;
+        lift_sum += r;
+        most = py_max(most, x);
+        judged += 1;
+    }
+    if judged == 0 || sxx <= 0.0 {
+        return nothing(most);
+    }
+    let slope = sxy / sxx;
+    let error = 1.0 / sxx.sqrt();
+    let z = (slope - config.newcomer_engagement / 2.0) / error;
+    let verdict = if z >= config.audience_z {
+        Some(AudienceVerdict::Followed)
+    } else if z <= -config.audience_z {
+        Some(AudienceVerdict::NotFollowed)
+    } else {
+        None
+    };
+    NewcomerResponse {
+        verdict,
+        pairs: judged,
+        controls: controls.len(),
+        slope,
+        standard_error: error,
+        newcomers: most,
+        lift: lift_sum / judged as f64,
+    }
+}
+
+fn pair_of(post: &PostObservation) -> Option<Pair> {
+    let (t1, t2) = (post.prev_observed_ts, post.observed_ts);
+    if t1 == 0 || post.prev_interactions <= 0 || post.interactions <= 0 {
+        return None;
+    }
+    let (a1, a2) = (t1 - post.posted_ts, t2 - post.posted_ts);
+    if (a1 as f64) < MIN_AGE_S || a2 <= a1 {
+        return None;
+    }
+    let (i1, i2) = (post.prev_interactions, post.interactions);
+    // Poisson noise of the interactions between the looks, and each count's rounding to an
+    // integer. (Python divides the integers exactly; as floats this is the same while
+    // i2 * i2 < 2^53, i.e. below about 94.9 million interactions.)
+    let (f1, f2) = (i1 as f64, i2 as f64);
+    let squared = i128::from(i2) * i128::from(i2);
+    let counting = (i2 - i1).max(1) as f64 / squared as f64 + 1.0 / (12.0 * f1 * f1) + 1.0 / (12.0 * f2 * f2);
+    Some(Pair {
+        ln_a1: (a1 as f64).ln(),
+        ln_a2: (a2 as f64).ln(),
+        growth: (f2 / f1).ln(),
+        t1,
+        t2,
+        counting,
+    })
+}
+
+/// Kernel weight of each control at the pair's ages.
+fn weights(controls: &[Pair], pair: &Pair) -> Vec<f64> {
+    let (l1, l2) = (pair.ln_a1, pair.ln_a2);
+    controls.iter().map(|c| (SCALE * (py_square(c.ln_a1 - l1) + py_square(c.ln_a2 - l2))).exp()).collect()
+}
+
+/// Each control's log growth less what the other controls of similar ages expect of it.
+fn leave_one_out(controls: &[Pair]) -> Vec<f64> {
+    let n = controls.len();
+    let mut sums = vec![0.0; n];
+    let mut totals = vec![0.0; n];
+    for i in 0..n {
+        let (a1, a2, growth_i) = (controls[i].ln_a1, controls[i].ln_a2, controls[i].growth);
+        for j in i + 1..n {
+            let other = &controls[j];
+            let w = (SCALE * (py_square(other.ln_a1 - a1) + py_square(other.ln_a2 - a2))).exp();
+            sums[i] += w * other.growth;
+            totals[i] += w;
+            sums[j] += w * growth_i;
+            totals[j] += w;
+        }
+    }
+    controls
+        .iter()
+        .enumerate()
+        .map(|(i, c)| c.growth - if totals[i] > 0.0 { sums[i] / totals[i] } else { 0.0 })
+        .collect()
+}
+
+/// Python's `x ** 2` for a float: the C library's `pow`, which is not always `x * x` in the
+/// last bit (LLVM would turn a constant exponent into a multiplication).
+fn py_square(x: f64) -> f64 {
+    x.powf(std::hint::black_box(2.0))
+}

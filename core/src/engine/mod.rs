@@ -8,6 +8,7 @@
 //! `output` (the contract's JSON). Per-account data lives in the `store`, keyed by
 //! account id; the engine keeps besides only the niches, the cohorts and the mentions.
 
+pub mod batch;
 pub mod classify;
 pub mod compact;
 pub mod config;
@@ -90,8 +91,26 @@ impl Engine {
         }
     }
 
+    /// The niches a post's tags hit (sorted; none for a snapshot).
+    pub fn niches_of(&mut self, event: &Event<'_>) -> Vec<String> {
+        match event {
+            Event::Post(post) => {
+                let tags: Vec<&str> = post.tags.iter().map(|t| &**t).collect();
+                self.matcher.match_tags(&tags)
+            }
+            Event::Snapshot(_) => Vec::new(),
+        }
+    }
+
     /// Apply one decoded event; append the alerts and profiles it caused to `outputs`.
     pub fn process(&mut self, event: &Event<'_>, outputs: &mut Vec<Output>) {
+        let niches = self.niches_of(event);
+        self.process_matched(event, &niches, outputs);
+    }
+
+    /// `process` for an event whose niches are known (`niches_of`); returns false when it
+    /// was dropped as late.
+    pub fn process_matched(&mut self, event: &Event<'_>, niches: &[String], outputs: &mut Vec<Output>) -> bool {
         let (account_id, platform, handle, observed) = match event {
             Event::Post(p) => (&*p.account_id, &*p.platform, &*p.handle, p.observed_at.epoch_us),
             Event::Snapshot(s) => (&*s.account_id, &*s.platform, &*s.handle, s.observed_at.epoch_us),
@@ -103,7 +122,7 @@ impl Engine {
                 if ts < state.seen_ts - self.config.allowed_lateness_s {
                     self.stats.late_dropped += 1;
                     self.store.insert(account_id.to_owned(), state);
-                    return;
+                    return false;
                 }
                 state
             }
@@ -119,8 +138,6 @@ impl Engine {
                 if self.record_mentions {
                     self.mentions.record(account_id, post.text.as_deref(), posted, post.followers, Some(ts));
                 }
-                let tags: Vec<&str> = post.tags.iter().map(|t| &**t).collect();
-                let niches = self.matcher.match_tags(&tags);
                 let interactions = post.likes + post.comments + post.shares;
                 let fields = Fields {
                     ts,
@@ -131,7 +148,7 @@ impl Engine {
                         posted_ts: posted as i64,
                         interactions,
                         views: post.views,
-                        niches: &niches,
+                        niches,
                         comments: post.comments,
                     }),
                 };
@@ -144,6 +161,7 @@ impl Engine {
             }
         }
         self.store.insert(account_id.to_owned(), state);
+        true
     }
 
     fn observe(&mut self, state: &mut AccountState, fields: Fields<'_>, outputs: &mut Vec<Output>) {
