@@ -38,6 +38,23 @@ use windows::PostObservation;
 /// Re-observations of a known post rescore the account at most once per event-time hour.
 pub const PROFILE_RESCORE_S: f64 = 3600.0;
 
+/// Weight of a post in tag suggestions before its author is scored.
+pub const TAG_WEIGHT_UNSCORED: f64 = 0.1;
+
+/// A new post's tags, for every worker's tag statistics (streams/core/tagstats.py,
+/// `TagObservation`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct TagObservation {
+    pub post_id: String,
+    pub tags: Vec<String>,
+    pub niches: Vec<String>,
+    pub account_id: String,
+    pub followers: i64,
+    pub rate: f64,
+    pub weight: f64,
+    pub ts: f64,
+}
+
 /// Counters for the metrics layer (the engine never resets them).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct EngineStats {
@@ -59,6 +76,8 @@ pub struct Engine {
     /// On a cluster the book is fed from every partition by the mention reader.
     pub record_mentions: bool,
     pub stats: EngineStats,
+    /// New posts' tag observations, when they are shared (None: not collected).
+    pub tag_outbox: Option<Vec<TagObservation>>,
 }
 
 /// One observation's fields (a snapshot has no post part).
@@ -88,6 +107,7 @@ impl Engine {
             mentions: MentionBook::default(),
             record_mentions: true,
             stats: EngineStats::default(),
+            tag_outbox: None,
         }
     }
 
@@ -139,6 +159,11 @@ impl Engine {
                     self.mentions.record(account_id, post.text.as_deref(), posted, post.followers, Some(ts));
                 }
                 let interactions = post.likes + post.comments + post.shares;
+                if let Some(outbox) = self.tag_outbox.as_mut() {
+                    if !state.posts.contains(&post.post_id) {
+                        observe_tags(outbox, &state, post, niches, interactions, ts);
+                    }
+                }
                 let fields = Fields {
                     ts,
                     followers: post.followers,
@@ -293,6 +318,44 @@ impl Engine {
         }
         profile
     }
+}
+
+/// Queue a post's tags once: re-observations (in the window, checked by the caller, or
+/// still buffered) are not counted. Posts of high-scoring micro-influencers weigh most.
+fn observe_tags(
+    outbox: &mut Vec<TagObservation>,
+    state: &AccountState,
+    post: &crate::decode::PostEvent<'_>,
+    niches: &[String],
+    interactions: i64,
+    ts: f64,
+) {
+    if state.buffer.iter().any(|o| o.post_id.as_deref() == Some(&*post.post_id)) {
+        return;
+    }
+    let rates: Vec<f64> = state.posts.values().map(PostObservation::rate).collect();
+    let rate = if !rates.is_empty() {
+        stats::median(&rates)
+    } else if post.followers > 0 {
+        interactions as f64 / post.followers as f64
+    } else {
+        0.0
+    };
+    let weight = match &state.last_profile {
+        None => TAG_WEIGHT_UNSCORED,
+        Some(last) if matches!(last.tier, config::Tier::Nano | config::Tier::Micro) => last.score,
+        Some(last) => TAG_WEIGHT_UNSCORED * last.score,
+    };
+    outbox.push(TagObservation {
+        post_id: post.post_id.to_string(),
+        tags: post.tags.iter().map(|t| t.to_string()).collect(),
+        niches: niches.to_vec(),
+        account_id: post.account_id.to_string(),
+        followers: post.followers,
+        rate,
+        weight,
+        ts,
+    });
 }
 
 fn observation_fields(o: &Observation) -> Fields<'_> {
