@@ -23,6 +23,9 @@ def decode_batch(
 def validate_batch(values: Iterable[bytes | None], now: float | None = None) -> list[DeadLetter]:
     """The dead letters decode_batch would give, without building the events."""
 
+def state_as_json(raw: bytes) -> bytes:
+    """An account state in either format as format 1 JSON (AccountState.from_bytes reads it)."""
+
 class NativeEngine:
     """The detection engine of streams.core.engine, in Rust: one call per fetched batch.
 
@@ -67,6 +70,13 @@ class NativeEngine:
         bad_states (account_id, reason) of table entries that were not a state. ``load``
         gives the table's state of an account the engine does not hold.
         """
+    def record_mentions(self, values: Iterable[bytes | None]) -> int:
+        """Note the mentions of a batch of input values; the number of posts read."""
+    def share_tags(self) -> None:
+        """Queue new posts' tag observations from now on."""
+    def take_tag_observations(self) -> list[tuple[str, list[str], list[str], str, int, float, float, float]]:
+        """(post_id, tags, niches, account_id, followers, rate, weight, ts) queued since the last call."""
+    def holds(self, account_id: str) -> bool: ...
     def forget_all(self, account_ids: list[str]) -> None:
         """Drop these accounts (a partition that moved to another worker)."""
     def flush(self) -> list[bytes]:

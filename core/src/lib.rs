@@ -69,11 +69,22 @@ fn validate_batch<'py>(py: Python<'py>, values: &Bound<'py, PyAny>, now: Option<
     Ok(dead)
 }
 
+/// An account state in either format (compact, or the JSON of format 1) as format 1
+/// JSON, what `streams.core.state.AccountState.from_bytes` reads.
+#[pyfunction]
+fn state_as_json<'py>(py: Python<'py>, raw: &[u8]) -> PyResult<Bound<'py, PyBytes>> {
+    let config = engine::config::EngineConfig::default();
+    let state = engine::state::AccountState::from_bytes(raw, &config)
+        .map_err(|e| pyo3::exceptions::PyValueError::new_err(e.0))?;
+    Ok(PyBytes::new(py, &state.to_json_bytes()))
+}
+
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(decode_batch, m)?)?;
     m.add_function(wrap_pyfunction!(validate_batch, m)?)?;
     m.add_class::<pyengine::NativeEngine>()?;
+    m.add_function(wrap_pyfunction!(state_as_json, m)?)?;
     m.add("MAX_PAYLOAD_BYTES", decode::MAX_PAYLOAD_BYTES)?;
     Ok(())
 }

@@ -263,6 +263,59 @@ impl NativeEngine {
         PyTuple::new(py, parts)
     }
 
+    /// Note the mentions in a batch of input values (any partition's): records without
+    /// an `@` are not decoded, refused ones are the accounts agent's to dead-letter.
+    /// Returns how many posts were read.
+    fn record_mentions(&mut self, values: &Bound<'_, PyAny>) -> PyResult<usize> {
+        let now_us = crate::wall_clock_us(None);
+        let mut read = 0;
+        for item in values.try_iter()? {
+            let item = item?;
+            if item.is_none() {
+                continue;
+            }
+            let raw = item.cast::<PyBytes>()?.as_bytes();
+            if !raw.contains(&b'@') {
+                continue;
+            }
+            if let Ok(decode::Event::Post(post)) = decode::decode(Some(raw), now_us) {
+                if post.text.is_some() {
+                    self.engine.mentions.record(
+                        &post.account_id,
+                        post.text.as_deref(),
+                        post.posted_at.epoch_us as f64 / 1e6,
+                        post.followers,
+                        Some(post.observed_at.epoch_us as f64 / 1e6),
+                    );
+                    read += 1;
+                }
+            }
+        }
+        Ok(read)
+    }
+
+    /// Queue new posts' tag observations from now on (`take_tag_observations`).
+    fn share_tags(&mut self) {
+        self.engine.tag_outbox.get_or_insert_with(Vec::new);
+    }
+
+    /// The queued tag observations, oldest first: `(post_id, tags, niches, account_id,
+    /// followers, rate, weight, ts)`.
+    fn take_tag_observations<'py>(&mut self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
+        let list = PyList::empty(py);
+        if let Some(outbox) = self.engine.tag_outbox.as_mut() {
+            for o in outbox.drain(..) {
+                list.append((o.post_id, o.tags, o.niches, o.account_id, o.followers, o.rate, o.weight, o.ts))?;
+            }
+        }
+        Ok(list)
+    }
+
+    /// Whether the engine holds the account's state.
+    fn holds(&self, account_id: &str) -> bool {
+        self.engine.store.contains_key(account_id)
+    }
+
     /// Forget the accounts of a partition this worker no longer owns (`accounts_of`
     /// gives their ids).
     fn forget_all(&mut self, account_ids: Vec<String>) {
