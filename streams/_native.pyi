@@ -47,6 +47,7 @@ class NativeEngine:
     def process_records(
         self,
         records: Iterable[tuple[bytes | None, bytes | None]],
+        partition: int = 0,
         now: float | None = None,
         wall: float | None = None,
         load: Callable[[str], bytes | None] | None = None,
@@ -77,8 +78,8 @@ class NativeEngine:
     def take_tag_observations(self) -> list[tuple[str, list[str], list[str], str, int, float, float, float]]:
         """(post_id, tags, niches, account_id, followers, rate, weight, ts) queued since the last call."""
     def holds(self, account_id: str) -> bool: ...
-    def forget_all(self, account_ids: list[str]) -> None:
-        """Drop these accounts (a partition that moved to another worker)."""
+    def forget_partitions(self, partitions: list[int]) -> int:
+        """Drop the accounts last processed from these partitions (moved to another worker); how many."""
     def flush(self) -> list[bytes]:
         """Apply every observation still in the reorder buffers; their outputs."""
     def settle(self, account_id: str, threshold: float) -> bytes | None:

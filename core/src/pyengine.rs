@@ -21,6 +21,8 @@ type HeldRecord<'py> = (Option<Bound<'py, PyBytes>>, Option<Bound<'py, PyBytes>>
 #[pyclass(module = "streams._native", unsendable)]
 pub struct NativeEngine {
     engine: Engine,
+    /// The input partition each account was last processed from (`forget_partitions`).
+    partition_of: std::collections::HashMap<String, i32>,
 }
 
 fn tier_table(value: &Bound<'_, PyAny>, name: &str) -> PyResult<[f64; 5]> {
@@ -122,7 +124,7 @@ impl NativeEngine {
         for (name, tags) in niches {
             engine.matcher.set_niche(&name, &tags);
         }
-        Ok(NativeEngine { engine })
+        Ok(NativeEngine { engine, partition_of: std::collections::HashMap::new() })
     }
 
     /// Decode and apply a batch of `posts.raw` / `accounts.snapshots` values in order.
@@ -162,11 +164,12 @@ impl NativeEngine {
     /// `(platform, niche, outcome, events)`; changed `(key, compact state)` of every
     /// account written; bad_states `(account_id, reason)` of table entries that were not
     /// a state (the account starts afresh).
-    #[pyo3(signature = (records, now=None, wall=None, load=None))]
+    #[pyo3(signature = (records, partition=0, now=None, wall=None, load=None))]
     fn process_records<'py>(
         &mut self,
         py: Python<'py>,
         records: &Bound<'py, PyAny>,
+        partition: i32,
         now: Option<f64>,
         wall: Option<f64>,
         load: Option<&Bound<'py, PyAny>>,
@@ -246,6 +249,9 @@ impl NativeEngine {
         }
         let changed = PyList::empty(py);
         for account_id in &outcome.changed {
+            if !self.partition_of.contains_key(account_id) {
+                self.partition_of.insert(account_id.clone(), partition);
+            }
             if let Some(state) = self.engine.store.get(account_id) {
                 changed.append((PyBytes::new(py, account_id.as_bytes()), PyBytes::new(py, &state.to_compact())))?;
             }
@@ -316,12 +322,16 @@ impl NativeEngine {
         self.engine.store.contains_key(account_id)
     }
 
-    /// Forget the accounts of a partition this worker no longer owns (`accounts_of`
-    /// gives their ids).
-    fn forget_all(&mut self, account_ids: Vec<String>) {
-        for id in account_ids {
-            self.engine.store.remove(&id);
+    /// Forget the accounts of partitions this worker no longer owns: their state is the
+    /// next owner's, and read back from the table if they come back.
+    fn forget_partitions(&mut self, partitions: Vec<i32>) -> usize {
+        let gone: Vec<String> =
+            self.partition_of.iter().filter(|(_, p)| partitions.contains(p)).map(|(a, _)| a.clone()).collect();
+        for id in &gone {
+            self.partition_of.remove(id);
+            self.engine.store.remove(id);
         }
+        gone.len()
     }
 
     /// Apply every buffered observation (end of a replay).
