@@ -340,3 +340,263 @@ pub(crate) fn py_min(a: f64, b: f64) -> f64 {
 pub(crate) fn py_sum(values: impl Iterator<Item = f64>) -> f64 {
     values.fold(0.0, |total, x| total + x)
 }
+
+#[cfg(test)]
+mod tests {
+    //! Expected values are streams/core/explain.py's results on the same inputs.
+    use super::*;
+
+    const T0: i64 = 1_700_000_000;
+    const H: i64 = 3600;
+
+    fn post(posted: i64, observed: i64, interactions: i64, followers: i64) -> PostObservation {
+        PostObservation {
+            posted_ts: posted,
+            observed_ts: observed,
+            interactions,
+            followers,
+            views: None,
+            niches: vec![],
+            comments: 0,
+            prev_interactions: 0,
+            prev_observed_ts: 0,
+        }
+    }
+
+    fn refs(posts: &[PostObservation]) -> Vec<&PostObservation> {
+        posts.iter().collect()
+    }
+
+    fn assert_close(actual: f64, expected: f64) {
+        let scale = actual.abs().max(expected.abs());
+        assert!(actual == expected || (actual - expected).abs() <= 1e-12 * scale, "{actual} != {expected}");
+    }
+
+    fn assert_usual(usual: Usual, median: f64, spread: f64, posts: usize, log_spread: f64) {
+        assert_close(usual.median, median);
+        assert_close(usual.spread, spread);
+        assert_eq!(usual.posts, posts);
+        assert_close(usual.log_spread, log_spread);
+    }
+
+    fn assert_conversion(conversion: Conversion, elasticity: f64, source: ConversionSource, learned_from: usize) {
+        assert_close(conversion.elasticity, elasticity);
+        assert_eq!((conversion.source, conversion.learned_from, conversion.tier), (source, learned_from, Tier::Micro));
+    }
+
+    /// Hourly followers over ten days, +2/h, with `gain_a`/h for a day after the post at
+    /// hour 48 and `gain_b`/h after the one at hour 152; a post every 8 hours.
+    fn account(gain_a: i64, gain_b: i64, alerts: &[i64]) -> AccountState {
+        let config = EngineConfig::default();
+        let mut state = AccountState::new("a", "instagram", "h", &config);
+        let followers = |h: i64| {
+            let mut f = 20000 + 2 * h;
+            if h > 48 {
+                f += (h - 48).min(24) * gain_a;
+            }
+            if h > 152 {
+                f += (h - 152).min(24) * gain_b;
+            }
+            f
+        };
+        for h in 0..240 {
+            state.observe_followers((T0 + h * H) as f64, followers(h));
+        }
+        for k in 0..30 {
+            let posted = T0 + k * 8 * H;
+            let interactions = match k {
+                6 => 1800,
+                19 => 1500,
+                _ => 500 + (k * 7919) % 301,
+            };
+            let observed = (posted + 13 * H).min(T0 + 239 * H);
+            let observation = post(posted, observed, interactions, followers((observed - T0) / H));
+            state.posts.observe(&format!("p{k}"), observation, (T0 + 239 * H) as f64);
+        }
+        state.purchase_alerts = alerts.to_vec();
+        state
+    }
+
+    fn account_usual(state: &AccountState) -> Usual {
+        let posts: Vec<&PostObservation> = state.posts.values().collect();
+        usual_interactions(&posts, (T0 + 200 * H) as f64, 600.0, &EngineConfig::default())
+    }
+
+    #[test]
+    fn a_mature_post_is_taken_at_what_it_shows() {
+        let config = EngineConfig::default();
+        assert_eq!(lifetime_interactions(&post(T0, T0 + 13 * H, 1000, 5000), &config), 1000.0);
+    }
+
+    #[test]
+    fn a_young_post_is_expected_to_collect_more_but_never_ten_times_more() {
+        let config = EngineConfig::default();
+        assert_close(lifetime_interactions(&post(T0, T0 + H, 250, 5000), &config), 1130.2029160469497);
+        assert_eq!(lifetime_interactions(&post(T0, T0 + 10, 7, 5000), &config), 70.0);
+    }
+
+    #[test]
+    fn with_fewer_than_two_posts_the_tier_rate_stands_in() {
+        let config = EngineConfig::default();
+        let one = [post(T0, T0 + 20 * H, 300, 9000)];
+        assert_usual(usual_interactions(&refs(&one), (T0 + 100 * H) as f64, 450.0, &config), 450.0, 150.0, 0, 0.5);
+        let floor = usual_interactions(&[], T0 as f64, 0.4, &config);
+        assert_usual(floor, 1.0, 0.3333333333333333, 0, 0.5);
+    }
+
+    #[test]
+    fn with_fewer_than_three_earlier_posts_all_but_the_strongest_are_used() {
+        let config = EngineConfig::default();
+        let three = [
+            post(T0, T0 + 20 * H, 300, 9000),
+            post(T0 + 10 * H, T0 + 30 * H, 900, 9000),
+            post(T0 + 50 * H, T0 + 52 * H, 410, 9000),
+        ];
+        let usual = usual_interactions(&refs(&three), (T0 + 20 * H) as f64, 450.0, &config);
+        assert_usual(usual, 600.0, 444.78, 2, 0.81440128958967);
+    }
+
+    #[test]
+    fn many_earlier_posts_give_median_and_spread_of_their_lifetimes() {
+        let config = EngineConfig::default();
+        let many: Vec<PostObservation> = (0..12)
+            .map(|k| {
+                let posted = T0 + k * 8 * H;
+                let age = if k % 3 != 0 { 13 * H } else { 5 * H };
+                post(posted, posted + age, 500 + (k * 7919) % 301, 20000)
+            })
+            .collect();
+        let usual = usual_interactions(&refs(&many), (T0 + 80 * H) as f64, 450.0, &config);
+        assert_usual(usual, 675.0, 137.8818, 10, 0.21985191374506394);
+    }
+
+    #[test]
+    fn extra_engagement_within_the_spread_earns_little_credit() {
+        let usual = Usual::new(600.0, 150.0, 10);
+        assert_eq!(usual.extra(500.0), 0.0);
+        assert_eq!(usual.extra(750.0), 75.0);
+        assert_eq!(usual.extra(1800.0), 1200.0);
+    }
+
+    #[test]
+    fn conversion_is_learned_from_the_growth_after_good_posts() {
+        let config = EngineConfig::default();
+        let state = account(40, 30, &[]);
+        let usual = account_usual(&state);
+        assert_usual(usual, 642.0, 105.26459999999999, 25, 0.17375937681473527);
+        let until = (T0 + 240 * H) as f64;
+        let learned = conversion_for(&state, &config, &usual, 2.0, until, Tier::Micro);
+        assert_conversion(learned, 0.01979312154663618, ConversionSource::Account, 2);
+        assert_eq!(learned.source.as_str(), "account");
+    }
+
+    #[test]
+    fn growth_that_ended_in_a_purchase_alert_is_not_learned_from() {
+        let config = EngineConfig::default();
+        let state = account(40, 30, &[T0 + 160 * H]);
+        let usual = account_usual(&account(40, 30, &[]));
+        let learned = conversion_for(&state, &config, &usual, 2.0, (T0 + 240 * H) as f64, Tier::Micro);
+        assert_conversion(learned, 0.017845680638698094, ConversionSource::Account, 1);
+    }
+
+    #[test]
+    fn good_posts_that_drew_no_one_keep_the_prior() {
+        let config = EngineConfig::default();
+        let usual = account_usual(&account(40, 30, &[]));
+        let state = account(0, 0, &[]);
+        let learned = conversion_for(&state, &config, &usual, 2.0, (T0 + 240 * H) as f64, Tier::Micro);
+        assert_conversion(learned, 0.01, ConversionSource::Account, 2);
+    }
+
+    #[test]
+    fn without_history_or_a_long_enough_window_the_tier_prior_is_used() {
+        let config = EngineConfig::default();
+        let state = account(40, 30, &[]);
+        let usual = account_usual(&state);
+        let until = (T0 + 240 * H) as f64;
+        let no_history = conversion_for(&state, &config, &Usual::new(600.0, 200.0, 0), 2.0, until, Tier::Micro);
+        assert_conversion(no_history, 0.01, ConversionSource::Tier, 0);
+        assert_eq!(no_history.source.as_str(), "tier");
+        let short = conversion_for(&state, &config, &usual, 2.0, (T0 + 50 * H) as f64, Tier::Micro);
+        assert_conversion(short, 0.01, ConversionSource::Tier, 0);
+    }
+
+    #[test]
+    fn explained_growth_is_the_extra_engagement_times_the_conversion() {
+        let config = EngineConfig::default();
+        let state = account(40, 30, &[]);
+        let usual = account_usual(&state);
+        let conversion = conversion_for(&state, &config, &usual, 2.0, (T0 + 240 * H) as f64, Tier::Micro);
+        let candidates: Vec<&PostObservation> = state.posts.values().filter(|p| p.posted_ts >= T0 + 190 * H).collect();
+        let explanation = explain(&config, &conversion, &usual, &candidates, 20500, 840.0);
+        assert_close(explanation.extra_interactions, 354.2308999316602);
+        assert_close(explanation.followers_per_interaction, 0.6320233515670433);
+        assert_close(explanation.explained, 223.8822006034178);
+        assert_close(explanation.credited, 671.6466018102534);
+        assert_close(explanation.unexplained, 168.3533981897466);
+        assert_eq!(explanation.conversion, conversion);
+        let nothing = explain(&config, &conversion, &usual, &[], 20500, 840.0);
+        assert_eq!((nothing.extra_interactions, nothing.explained, nothing.unexplained), (0.0, 0.0, 840.0));
+        assert!(nothing.extra_interactions.is_sign_positive());
+    }
+
+    const SINCE: i64 = T0 + 100 * H;
+
+    fn shown_to(ts: f64) -> Option<i64> {
+        let since = SINCE as f64;
+        Some(if ts < since { 20000 } else { 20000 + ((ts - since) / H as f64 * 600.0) as i64 })
+    }
+
+    /// Posts every 10 hours after the growth began, engaging in step with their audience or not.
+    fn audience_posts(followed: bool) -> Vec<PostObservation> {
+        (1..8)
+            .map(|k| {
+                let posted = SINCE + k * 10 * H;
+                let audience = shown_to(posted as f64).unwrap_or(0);
+                let noise = 1.0 + ((k * 37) % 11 - 5) as f64 / 50.0;
+                let scale = if followed { audience as f64 / 20000.0 } else { 1.0 };
+                post(posted, posted + 14 * H, (600.0 * scale * noise) as i64, audience + 500)
+            })
+            .collect()
+    }
+
+    fn assert_audience(response: AudienceResponse, expected: (Option<AudienceVerdict>, usize), slope: f64, error: f64) {
+        assert_eq!((response.verdict, response.posts), expected);
+        assert_close(response.slope, slope);
+        assert_close(response.standard_error, error);
+    }
+
+    #[test]
+    fn engagement_growing_with_the_audience_means_people_followed() {
+        let config = EngineConfig::default();
+        let usual = Usual { median: 600.0, spread: 150.0, posts: 10, log_spread: 0.3 };
+        let posts = audience_posts(true);
+        let response = audience_response(&refs(&posts), &usual, SINCE as f64, 20000, &config, Some(&shown_to));
+        assert_audience(response, (Some(AudienceVerdict::Followed), 7), 0.9992513319115583, 0.14137179955361018);
+        assert_eq!(AudienceVerdict::Followed.as_str(), "followed");
+        // Without a follower history, a post's followers at its observation stand in.
+        let by_observation = audience_response(&refs(&posts), &usual, SINCE as f64, 20000, &config, None);
+        assert_audience(by_observation, (Some(AudienceVerdict::Followed), 7), 0.9866430777157724, 0.1396000923578717);
+    }
+
+    #[test]
+    fn flat_engagement_under_a_growing_audience_means_they_did_not_follow() {
+        let config = EngineConfig::default();
+        let usual = Usual { median: 600.0, spread: 150.0, posts: 10, log_spread: 0.3 };
+        let posts = audience_posts(false);
+        let response = audience_response(&refs(&posts), &usual, SINCE as f64, 20000, &config, Some(&shown_to));
+        assert_audience(response, (Some(AudienceVerdict::NotFollowed), 7), -0.0004924044914399604, 0.14137179955361018);
+        assert_eq!(AudienceVerdict::NotFollowed.as_str(), "not_followed");
+        let one = audience_response(&refs(&posts[..1]), &usual, SINCE as f64, 20000, &config, Some(&shown_to));
+        assert_audience(one, (None, 1), -0.07700251159785039, 1.1434484060125203);
+    }
+
+    #[test]
+    fn young_posts_and_posts_from_before_the_growth_tell_nothing() {
+        let config = EngineConfig::default();
+        let usual = Usual { median: 600.0, spread: 150.0, posts: 10, log_spread: 0.3 };
+        let posts = [post(SINCE + H, SINCE + 3 * H, 900, 21000), post(SINCE - H, SINCE + 20 * H, 900, 21000)];
+        let response = audience_response(&refs(&posts), &usual, SINCE as f64, 20000, &config, Some(&shown_to));
+        assert_audience(response, (None, 0), 0.0, f64::INFINITY);
+    }
+}

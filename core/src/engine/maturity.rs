@@ -225,3 +225,166 @@ fn leave_one_out(controls: &[Pair]) -> Vec<f64> {
 fn py_square(x: f64) -> f64 {
     x.powf(std::hint::black_box(2.0))
 }
+
+#[cfg(test)]
+mod tests {
+    //! Expected values are streams/core/maturity.py's results on the same inputs.
+    use super::*;
+
+    const T0: i64 = 1_700_000_000;
+    const H: i64 = 3600;
+    const SINCE: i64 = T0 + 200 * H;
+
+    fn looks(posted: i64, first: (i64, i64), second: (i64, i64)) -> PostObservation {
+        PostObservation {
+            posted_ts: posted,
+            observed_ts: posted + second.0,
+            interactions: second.1,
+            followers: 100_000,
+            views: None,
+            niches: vec![],
+            comments: 0,
+            prev_interactions: first.1,
+            prev_observed_ts: posted + first.0,
+        }
+    }
+
+    /// +1 follower an hour, then from `SINCE` +600 an hour up to 14,300 more.
+    fn followers(ts: f64) -> Option<i64> {
+        let since = SINCE as f64;
+        Some(if ts < since {
+            97400 + ((ts - T0 as f64) / H as f64) as i64
+        } else {
+            97400 + 200 + (((ts - since) / H as f64 * 600.0) as i64).min(14300)
+        })
+    }
+
+    /// Posts seen at about a day and three days, growing about 7% between the looks.
+    fn control(k: i64) -> PostObservation {
+        let a1 = 24 * H + ((k * 53) % 7) * 900;
+        let a2 = 72 * H + ((k * 29) % 5) * 1800;
+        let i1 = 1500 + (k * 7919) % 157;
+        let i2 = (i1 as f64 * (1.07 + ((k * 13) % 9 - 4) as f64 / 400.0)) as i64;
+        looks(T0 + k * 12 * H, (a1, i1), (a2, i2))
+    }
+
+    /// Posts whose second look comes after the growth began, lifted by the newcomers or not.
+    fn test_pair(k: i64, followed: bool) -> PostObservation {
+        let posted = SINCE - 30 * H + k * 3 * H;
+        let a1 = 24 * H + ((k * 31) % 5) * 1200;
+        let a2 = 72 * H + ((k * 17) % 3) * 2400;
+        let i1 = 1569 + (k * 389) % 201;
+        let at = |age: i64| followers((posted + age) as f64).unwrap_or(0);
+        let x = (at(a2) - at(a1)) as f64 / at(a1) as f64;
+        let lift = if followed { 1.0 + 0.9 * x } else { 1.0 };
+        let i2 = (i1 as f64 * 1.07 * lift * (1.0 + ((k * 7) % 5 - 2) as f64 / 500.0)) as i64;
+        looks(posted, (a1, i1), (a2, i2))
+    }
+
+    fn posts(followed: bool) -> Vec<PostObservation> {
+        (0..6).map(control).chain((0..4).map(|k| test_pair(k, followed))).collect()
+    }
+
+    fn assert_close(actual: f64, expected: f64) {
+        let scale = actual.abs().max(expected.abs());
+        assert!(actual == expected || (actual - expected).abs() <= 1e-12 * scale, "{actual} != {expected}");
+    }
+
+    fn assert_response(response: NewcomerResponse, expected: NewcomerResponse) {
+        assert_eq!(
+            (response.verdict, response.pairs, response.controls),
+            (expected.verdict, expected.pairs, expected.controls)
+        );
+        assert_close(response.slope, expected.slope);
+        assert_close(response.standard_error, expected.standard_error);
+        assert_close(response.newcomers, expected.newcomers);
+        assert_close(response.lift, expected.lift);
+    }
+
+    fn respond(posts: &[PostObservation], controls_until: Option<f64>) -> NewcomerResponse {
+        let posts: Vec<&PostObservation> = posts.iter().collect();
+        newcomer_response(&posts, SINCE as f64, 1.0, &EngineConfig::default(), &followers, controls_until)
+    }
+
+    #[test]
+    fn the_scenario_is_the_one_python_was_run_on() {
+        let first = &posts(true)[6];
+        let seen = (first.posted_ts - T0, first.observed_ts - T0, first.interactions, first.prev_interactions);
+        assert_eq!(seen, (612000, 871200, 1892, 1569));
+        assert_eq!(first.prev_observed_ts - T0, 698400);
+    }
+
+    #[test]
+    fn older_posts_gaining_with_the_newcomers_mean_people_followed() {
+        let expected = NewcomerResponse {
+            verdict: Some(AudienceVerdict::Followed),
+            pairs: 4,
+            controls: 6,
+            slope: 0.8471249664383108,
+            standard_error: 0.03550619943147722,
+            newcomers: 0.14609504682664917,
+            lift: 0.11684080126543205,
+        };
+        assert_response(respond(&posts(true), None), expected);
+    }
+
+    #[test]
+    fn older_posts_growing_only_with_age_mean_the_newcomers_did_not_follow() {
+        let expected = NewcomerResponse {
+            verdict: Some(AudienceVerdict::NotFollowed),
+            pairs: 4,
+            controls: 6,
+            slope: -0.0035202461600689957,
+            standard_error: 0.030326817292242687,
+            newcomers: 0.14609504682664917,
+            lift: -0.0005250508460565295,
+        };
+        assert_response(respond(&posts(false), None), expected);
+    }
+
+    #[test]
+    fn one_control_is_too_little_to_tell() {
+        let few = [control(0), test_pair(0, true)];
+        let expected = NewcomerResponse {
+            verdict: None,
+            pairs: 0,
+            controls: 1,
+            slope: 0.0,
+            standard_error: f64::INFINITY,
+            newcomers: 0.0,
+            lift: 0.0,
+        };
+        assert_response(respond(&few, None), expected);
+    }
+
+    #[test]
+    fn the_curve_is_read_only_from_pairs_before_controls_until() {
+        let expected = NewcomerResponse {
+            verdict: Some(AudienceVerdict::Followed),
+            pairs: 4,
+            controls: 3,
+            slope: 0.8461234888751931,
+            standard_error: 0.04772229449540831,
+            newcomers: 0.14609504682664917,
+            lift: 0.11677719512634982,
+        };
+        assert_response(respond(&posts(true), Some((T0 + 100 * H) as f64)), expected);
+    }
+
+    #[test]
+    fn a_post_seen_once_or_too_young_makes_no_pair() {
+        let mut once = control(1);
+        once.prev_observed_ts = 0;
+        assert!(pair_of(&once).is_none());
+        assert!(pair_of(&looks(T0, (30, 10), (3600, 20))).is_none());
+        assert!(pair_of(&control(1)).is_some());
+    }
+
+    #[test]
+    fn squares_are_python_s_pow_not_a_multiplication() {
+        // Python 3.11 on glibc: x ** 2 == 3.3067522580934297 while x * x == 3.306752258093429.
+        let x = -1.818447760617123_f64;
+        assert_eq!(py_square(x), 3.3067522580934297);
+        assert_eq!(py_square(-0.9667936558439592), 0.9346899729801278);
+    }
+}
