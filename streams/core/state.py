@@ -151,6 +151,11 @@ class AccountState:
                 ring.observe(ts, followers)
         if followers < self.low_followers:
             self.low_followers = followers
+        clear = self.short_clear
+        if clear is not None and followers < clear[0]:
+            # A count below the last empty scan's may become a reference the growth back
+            # up is measured from: that scan no longer says nothing can be found.
+            self.short_clear = None
         if ts >= self.latest_ts:
             self.latest_ts = ts
             self.followers = followers

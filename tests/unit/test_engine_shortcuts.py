@@ -60,3 +60,30 @@ def test_shortcuts_give_the_same_outputs_as_full_scans(seed: int, shuffle_h: flo
         keyed = [(e.observed_at.timestamp() + rng.uniform(0, shuffle_h * 3600), i) for i, e in enumerate(events)]
         events = [events[i] for _, i in sorted(keyed)]
     assert outputs(events, full=False) == outputs(events, full=True)
+
+
+def test_growth_back_from_a_dip_is_found_with_or_without_the_shortcuts() -> None:
+    # 30 h near 12,345, a dip to 6,001, then back to 12,370: measured from the dip that is
+    # a jump, and an earlier empty scan at a higher count must not hide it.
+    from streams.core import spikes
+    from streams.core.config import EngineConfig
+    from streams.core.state import AccountState
+
+    config = EngineConfig()
+    start = 1_772_323_200.0
+    sequence = [(h, 12_345 + h) for h in range(30)] + [(30, 6_001), (31, 12_370)]
+
+    def found_at(full: bool) -> list[int]:
+        state = AccountState.new("tiktok:a", "tiktok", "a", config)
+        hours = []
+        for hour, followers in sequence:
+            if full:
+                state.short_clear = state.short_ceiling = state.rate_cache = None
+                state.hourly.mark = -1
+            state.observe_followers(start + hour * 3600, followers)
+            if spikes.find_exceedance(state, config, 0.0) is not None:
+                hours.append(hour)
+        return hours
+
+    assert found_at(full=True) == [31]
+    assert found_at(full=False) == found_at(full=True)
