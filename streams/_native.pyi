@@ -79,16 +79,23 @@ class NativeEngine:
         """(post_id, tags, niches, account_id, followers, rate, weight, ts) queued since the last call."""
     def holds(self, account_id: str) -> bool: ...
     def forget_partitions(self, partitions: list[int]) -> int:
-        """Drop the accounts last processed from these partitions (moved to another worker); how many."""
+        """Drop the accounts last processed (or loaded) from these partitions (moved to another worker); how many."""
     def flush(self) -> list[bytes]:
         """Apply every observation still in the reorder buffers; their outputs."""
     def settle(self, account_id: str, threshold: float) -> bytes | None:
         """The account's profile rescored against today's cohorts, if it moved by ``threshold``."""
+    def settle_account(
+        self, account_id: str, threshold: float
+    ) -> tuple[tuple[str, bytes, bytes, str, object, object] | None, bytes | None]:
+        """``settle`` for the worker: (the profile as process_records describes outputs, or
+        None; the compact state when what is persisted of it changed, else None)."""
     def state(self, account_id: str) -> bytes | None:
         """The account's state in format 1 (the Python engine's JSON)."""
     def compact_state(self, account_id: str) -> bytes | None:
         """The account's state in format 2 (compact binary)."""
-    def load_state(self, raw: bytes) -> None: ...
+    def load_state(self, raw: bytes, partition: int | None = None, account_id: str | None = None) -> None:
+        """Take over a state (either format): forgotten with ``partition`` when given; a state
+        of another account than ``account_id`` raises ValueError and loads nothing."""
     def forget(self, account_id: str) -> None: ...
     def accounts(self) -> list[str]: ...
     def __len__(self) -> int: ...

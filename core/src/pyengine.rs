@@ -108,6 +108,33 @@ fn encoded<'py>(py: Python<'py>, outputs: &[Output]) -> PyResult<Bound<'py, PyLi
     Ok(list)
 }
 
+/// An output as `process_records` describes it: `("alert", key, value, classification,
+/// niches, detected_at)` or `("profile", key, value, primary_niche, tier,
+/// median_engagement_rate)`, the fields the worker's metrics read beside the encoded value.
+fn described<'py>(py: Python<'py>, output: &Output) -> PyResult<Bound<'py, PyTuple>> {
+    let value = PyBytes::new(py, &output.to_json_bytes());
+    match output {
+        Output::Alert(a) => (
+            "alert",
+            PyBytes::new(py, a.account_id.as_bytes()),
+            value,
+            a.classification.as_str(),
+            a.niches.clone(),
+            a.detected_at,
+        )
+            .into_pyobject(py),
+        Output::Profile(p) => (
+            "profile",
+            PyBytes::new(py, p.account_id.as_bytes()),
+            value,
+            p.primary_niche.clone(),
+            p.tier.as_str(),
+            p.median_engagement_rate,
+        )
+            .into_pyobject(py),
+    }
+}
+
 #[pymethods]
 impl NativeEngine {
     /// `config`: `dataclasses.asdict(EngineConfig(...))` (defaults when omitted);
@@ -186,6 +213,7 @@ impl NativeEngine {
         let mut bad_states: Vec<(String, String)> = Vec::new();
         let mut failure: Option<PyErr> = None;
         let config = self.engine.config.clone();
+        let mut loaded: Vec<String> = Vec::new(); // held from now on: forgotten with their partition
         let mut loader = |account_id: &str| -> Option<AccountState> {
             let load = load?;
             match load.call1((account_id,)) {
@@ -200,7 +228,10 @@ impl NativeEngine {
                         None
                     }
                     Ok(bytes) => match AccountState::from_bytes(bytes.as_bytes(), &config) {
-                        Ok(state) if state.account_id == account_id => Some(state),
+                        Ok(state) if state.account_id == account_id => {
+                            loaded.push(state.account_id.clone());
+                            Some(state)
+                        }
                         Ok(state) => {
                             bad_states.push((account_id.to_owned(), format!("state of another account ({:?})", state.account_id)));
                             None
@@ -219,25 +250,7 @@ impl NativeEngine {
         }
         let outputs = PyList::empty(py);
         for output in &outcome.outputs {
-            let value = PyBytes::new(py, &output.to_json_bytes());
-            match output {
-                Output::Alert(a) => outputs.append((
-                    "alert",
-                    PyBytes::new(py, a.account_id.as_bytes()),
-                    value,
-                    a.classification.as_str(),
-                    a.niches.clone(),
-                    a.detected_at,
-                ))?,
-                Output::Profile(p) => outputs.append((
-                    "profile",
-                    PyBytes::new(py, p.account_id.as_bytes()),
-                    value,
-                    p.primary_niche.clone(),
-                    p.tier.as_str(),
-                    p.median_engagement_rate,
-                ))?,
-            }
+            outputs.append(described(py, output)?)?;
         }
         let dead = PyList::empty(py);
         for (i, reason, class) in &outcome.dead_letters {
@@ -247,11 +260,12 @@ impl NativeEngine {
         for ((platform, niche, kind), n) in &outcome.counts {
             counts.append((platform, niche, kind.as_str(), *n))?;
         }
+        for account_id in loaded {
+            self.partition_of.insert(account_id, partition);
+        }
         let changed = PyList::empty(py);
         for account_id in &outcome.changed {
-            if !self.partition_of.contains_key(account_id) {
-                self.partition_of.insert(account_id.clone(), partition);
-            }
+            self.partition_of.insert(account_id.clone(), partition);
             if let Some(state) = self.engine.store.get(account_id) {
                 changed.append((PyBytes::new(py, account_id.as_bytes()), PyBytes::new(py, &state.to_compact())))?;
             }
@@ -347,6 +361,30 @@ impl NativeEngine {
         Some(PyBytes::new(py, &Output::Profile(profile).to_json_bytes()))
     }
 
+    /// `settle` as the worker needs it: `(output, state)` where output is the re-published
+    /// profile as `process_records` describes outputs (or None), and state the compact
+    /// state to write back when what is persisted of it changed (the profile, the last
+    /// published score or the cohort entry; streams/core/engine.py `Engine.settle`), else None.
+    fn settle_account<'py>(
+        &mut self,
+        py: Python<'py>,
+        account_id: &str,
+        threshold: f64,
+    ) -> PyResult<(Option<Bound<'py, PyTuple>>, Option<Bound<'py, PyBytes>>)> {
+        let Some(before) = self.engine.store.get(account_id).map(|s| (s.cohort_entry.clone(), s.last_profile.clone()))
+        else {
+            return Ok((None, None));
+        };
+        let profile = self.engine.settle(account_id, threshold).map(Output::Profile);
+        let state = self.engine.store.get(account_id);
+        let moved = state.is_some_and(|s| (s.cohort_entry.clone(), s.last_profile.clone()) != before);
+        let compact = match state {
+            Some(s) if profile.is_some() || moved => Some(PyBytes::new(py, &s.to_compact())),
+            _ => None,
+        };
+        Ok((profile.as_ref().map(|p| described(py, p)).transpose()?, compact))
+    }
+
     /// The account's state in the JSON format of the Python engine (format 1), or None.
     fn state<'py>(&self, py: Python<'py>, account_id: &str) -> Option<Bound<'py, PyBytes>> {
         self.engine.store.get(account_id).map(|s| PyBytes::new(py, &s.to_json_bytes()))
@@ -357,14 +395,26 @@ impl NativeEngine {
         self.engine.store.get(account_id).map(|s| PyBytes::new(py, &s.to_compact()))
     }
 
-    /// Take over an account's state (either format).
-    fn load_state(&mut self, raw: &[u8]) -> PyResult<()> {
+    /// Take over an account's state (either format); with `partition`, the account is
+    /// forgotten with that partition (`forget_partitions`); with `account_id`, a state of
+    /// another account is refused (ValueError) and nothing is loaded.
+    #[pyo3(signature = (raw, partition=None, account_id=None))]
+    fn load_state(&mut self, raw: &[u8], partition: Option<i32>, account_id: Option<&str>) -> PyResult<()> {
         let state = AccountState::from_bytes(raw, &self.engine.config).map_err(|e| PyValueError::new_err(e.0))?;
+        if let Some(expected) = account_id {
+            if state.account_id != expected {
+                return Err(PyValueError::new_err(format!("state of another account ({:?})", state.account_id)));
+            }
+        }
+        if let Some(partition) = partition {
+            self.partition_of.insert(state.account_id.clone(), partition);
+        }
         self.engine.store.insert(state.account_id.clone(), state);
         Ok(())
     }
 
     fn forget(&mut self, account_id: &str) -> PyResult<()> {
+        self.partition_of.remove(account_id);
         self.engine.store.remove(account_id).map(|_| ()).ok_or_else(|| PyKeyError::new_err(account_id.to_owned()))
     }
 
