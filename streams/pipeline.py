@@ -12,6 +12,7 @@ plain records and a fresh metrics registry.
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
@@ -19,10 +20,11 @@ from schemas.codec import MAX_PAYLOAD_BYTES, DecodeError, ModelT, decode_model, 
 from schemas.events import SCHEMA_VERSION, AccountSnapshot, FollowerSpikeAlert, InfluencerProfile, Post
 from schemas.cluster import CohortContribution
 from schemas.cluster import TagObservation as TagObservationRecord
-from streams.core.cohorts import ClusterCohorts
+from streams.core.cohorts import ClusterCohorts, Contribution
 from streams.core.engine import Engine
 from streams.dlq import BadRecord
 from streams.core.state import AccountState
+from streams.core.tagstats import TagObservation
 from streams._native import decode_batch
 from streams.metrics import NO_NICHE, UNKNOWN_PLATFORM, DlqReason, Metrics, SkipReason
 
@@ -173,11 +175,7 @@ class Pipeline:
             latencies["post" if is_post else "snapshot"].append(wall - event.observed_at.timestamp())
             for output in outputs:
                 self._emit(result, output, wall)
-        for (platform, niche, outcome), n in counts.items():
-            metrics.ingested(platform, niche, outcome, n)
-        for kind, values in latencies.items():
-            if values:
-                metrics.observe_latencies(kind, values)  # type: ignore[arg-type]
+        count_batch(metrics, counts.items(), latencies)
         self._take_cluster_records(result)
         return result
 
@@ -196,45 +194,91 @@ class Pipeline:
         engine = self.engine
         cohorts = engine.cohorts
         if isinstance(cohorts, ClusterCohorts) and cohorts.outbox:
-            for c in cohorts.take_outbox():
-                record = CohortContribution(niche=c.niche, account_id=c.account_id, tier=c.tier, bin=c.bin, version=c.version)  # type: ignore[arg-type]
-                result.contributions.append(Outgoing(c.niche.encode(), encode(record)))
+            result.contributions += contribution_records(cohorts.take_outbox())
         tags = engine.tag_outbox
         if tags:
-            # One record per batch (split by size), not one per post: a record costs the
-            # producer and every worker's reader far more than an observation in it.
-            parts: list[bytes] = []
-            size = 0
-            for o in tags:
-                part = encode(TagObservationRecord(post_id=o.post_id, account_id=o.account_id, tags=list(o.tags),
-                                                   niches=list(o.niches), followers=o.followers, rate=o.rate,
-                                                   weight=o.weight, ts=o.ts))
-                if parts and size + len(part) > TAG_RECORD_BYTES:
-                    result.tag_observations.append(_tag_observations(parts))
-                    parts, size = [], 0
-                parts.append(part)
-                size += len(part) + 1
-            result.tag_observations.append(_tag_observations(parts))
+            result.tag_observations += tag_observation_records(tags)
             tags.clear()
 
     def _emit(self, result: BatchResult, output: FollowerSpikeAlert | InfluencerProfile, wall: float) -> None:
         key = output.account_id.encode()
         if type(output) is FollowerSpikeAlert:
             result.alerts.append(Outgoing(key, encode(output)))
-            for niche in output.niches or [NO_NICHE]:
-                self.metrics.alert_emitted(output.classification, niche)
-            self.metrics.observe_post_to_alert(max(0.0, wall - output.detected_at.timestamp()))
+            count_alert(self.metrics, output.classification, output.niches, output.detected_at.timestamp(), wall)
         else:
             result.profiles.append(Outgoing(key, encode(output)))
-            self.metrics.influencer_updated(output.primary_niche)  # type: ignore[union-attr]
-            self.metrics.observe_engagement(output.primary_niche, output.tier, output.median_engagement_rate)  # type: ignore[union-attr]
+            count_profile(self.metrics, output.primary_niche, output.tier, output.median_engagement_rate)  # type: ignore[union-attr]
 
     def _dead(self, result: BatchResult, record: Record, reason: str) -> None:
-        kind = reason_class(reason)
-        record, reason = fit_for_dlq(record, reason)
-        result.dead_letters.append(DeadLetter(record, reason, kind))
-        self.metrics.dlq_written(kind)
-        self.metrics.ingested(UNKNOWN_PLATFORM, NO_NICHE, "invalid")
+        dead_letter(result, self.metrics, record, reason)
+
+
+# --- what both engines' pipelines share (streams/native_pipeline.py) ----------------------
+
+
+def count_batch(
+    metrics: Metrics, counts: Iterable[tuple[tuple[str, str, str], int]], latencies: Mapping[str, list[float]]
+) -> None:
+    """A batch's ingestion counts by (platform, niche, outcome) and its latencies by kind."""
+    for (platform, niche, outcome), n in counts:
+        metrics.ingested(platform, niche, outcome, n)  # type: ignore[arg-type]
+    for kind, values in latencies.items():
+        if values:
+            metrics.observe_latencies(kind, values)  # type: ignore[arg-type]
+
+
+def count_alert(metrics: Metrics, classification: str, niches: Iterable[str], detected_at: float, wall: float) -> None:
+    """An alert going out: per niche (or NO_NICHE), and the time since its detection (epoch seconds)."""
+    for niche in niches or [NO_NICHE]:
+        metrics.alert_emitted(classification, niche)  # type: ignore[arg-type]
+    metrics.observe_post_to_alert(max(0.0, wall - detected_at))
+
+
+def count_profile(metrics: Metrics, primary_niche: str, tier: str, median_engagement_rate: float) -> None:
+    """An influencer profile going out."""
+    metrics.influencer_updated(primary_niche)
+    metrics.observe_engagement(primary_niche, tier, median_engagement_rate)  # type: ignore[arg-type]
+
+
+def dead_letter(result: BatchResult, metrics: Metrics, record: Record, reason: str) -> None:
+    """A record the contract refuses: to the DLQ (cut to fit), counted by reason and as invalid input."""
+    kind = reason_class(reason)
+    record, reason = fit_for_dlq(record, reason)
+    result.dead_letters.append(DeadLetter(record, reason, kind))
+    metrics.dlq_written(kind)
+    metrics.ingested(UNKNOWN_PLATFORM, NO_NICHE, "invalid")
+
+
+def contribution_records(contributions: Iterable[Contribution]) -> list[Outgoing]:
+    """Cohort contributions as niches.cohort-contributions records, keyed by niche."""
+    out = []
+    for c in contributions:
+        record = CohortContribution(niche=c.niche, account_id=c.account_id, tier=c.tier, bin=c.bin, version=c.version)  # type: ignore[arg-type]
+        out.append(Outgoing(c.niche.encode(), encode(record)))
+    return out
+
+
+def tag_observation_records(observations: Iterable[TagObservation]) -> list[Outgoing]:
+    """New posts' tag observations as niches.tag-observations records.
+
+    One record per batch (split by size), not one per post: a record costs the producer
+    and every worker's reader far more than an observation in it.
+    """
+    out: list[Outgoing] = []
+    parts: list[bytes] = []
+    size = 0
+    for o in observations:
+        part = encode(TagObservationRecord(post_id=o.post_id, account_id=o.account_id, tags=list(o.tags),
+                                           niches=list(o.niches), followers=o.followers, rate=o.rate,
+                                           weight=o.weight, ts=o.ts))
+        if parts and size + len(part) > TAG_RECORD_BYTES:
+            out.append(_tag_observations(parts))
+            parts, size = [], 0
+        parts.append(part)
+        size += len(part) + 1
+    if parts:
+        out.append(_tag_observations(parts))
+    return out
 
 
 TAG_RECORD_BYTES = MAX_PAYLOAD_BYTES // 4  # a niches.tag-observations record, well under the limit
