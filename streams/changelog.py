@@ -21,6 +21,7 @@ from schemas.codec import DecodeError, parse_json
 from schemas.events import COUNT_LIMIT
 from streams.core.config import EngineConfig
 from streams.core.state import STATE_FORMAT, AccountState
+from streams._native import state_as_json
 from streams.dlq import BadRecord
 from streams.pipeline import skip_reason
 
@@ -63,6 +64,7 @@ class _StateFormat(TypedDict):
 
 
 _STATE = TypeAdapter(_StateFormat)
+COMPACT_STATE = b"\x02"  # first byte of the native engine's compact state (format 2)
 assert STATE_FORMAT == 1, "update _StateFormat with the state format"
 
 
@@ -97,7 +99,16 @@ class StateValue:
 
 
 def decode_state(raw: Any, account_id: str, config: EngineConfig) -> AccountState:
-    """An account's state as read back from the changelog, or ``BadRecord``."""
+    """An account's state as read back from the changelog, or ``BadRecord``.
+
+    The native engine writes the compact format (first byte ``COMPACT_STATE``, kept as
+    bytes by the table's codec); it is read through the native core's format 1 JSON.
+    """
+    if type(raw) is bytes and raw[:1] == COMPACT_STATE:
+        try:
+            raw = state_as_json(raw)
+        except ValueError as exc:
+            raise BadRecord("schema", f"compact account state: {exc}") from None
     if type(raw) is bytes:
         try:
             raw = parse_json(raw)

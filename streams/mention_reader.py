@@ -29,6 +29,7 @@ from schemas.events import Post
 from streams._native import decode_batch
 from streams.core.mentions import MentionBook
 from streams.kafka_config import kafka_python_config
+from streams.native_engine import NativeMentions
 from streams.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -49,7 +50,7 @@ def observed_ts(value: bytes | None) -> float | None:
 
 
 class MentionReader:
-    def __init__(self, settings: Settings, book: MentionBook) -> None:
+    def __init__(self, settings: Settings, book: MentionBook | NativeMentions) -> None:
         self.settings = settings
         self.book = book
         self.topics = (settings.topic_posts, settings.topic_snapshots)
@@ -65,7 +66,11 @@ class MentionReader:
 
         Records without an ``@`` cannot mention anyone and are not decoded; the rest are
         decoded in one call to the native decoder (the input contract of schemas.codec).
+        The native engine keeps its own book and reads the values itself.
         """
+        if type(self.book) is NativeMentions:
+            self.book.record_values(values)
+            return
         events, _refused = decode_batch([value for value in values if value is not None and b"@" in value])
         for event in events:
             if type(event) is Post and event.text:

@@ -19,6 +19,7 @@ from streams.core.state import AccountState
 from streams.dlq import BadRecord, dlq_headers
 from streams.faust_batch import OutputWriter, TableWriter
 from streams.metrics import Metrics
+from streams.native_pipeline import NativePipeline
 from streams.pipeline import BatchResult, Pipeline, Record
 from streams.settings import Settings
 
@@ -51,11 +52,12 @@ class PartitionStore(MutableMapping[str, AccountState]):
                 value = decode_state(value, account_id, self.config)
                 self.writer.keep_decoded(key, value)
         except BadRecord as exc:
-            self._skip(key, exc)
+            self.skip(key, exc)
             return default
         return value
 
-    def _skip(self, key: bytes, exc: BadRecord) -> None:
+    def skip(self, key: bytes, exc: BadRecord) -> None:
+        """An entry that is not a state: logged, counted as skipped (the account starts afresh)."""
         topic = self.writer.table.changelog_topic.get_topic_name()
         log.warning("bad record %s[%d] key %.80r skipped (the account starts afresh): %s", topic, self.partition, key, exc)
         if self.metrics is not None:
@@ -81,7 +83,9 @@ class PartitionStore(MutableMapping[str, AccountState]):
 
 
 class AccountsAgent:
-    def __init__(self, settings: Settings, pipeline: Pipeline, store: PartitionStore, outputs: OutputWriter) -> None:
+    def __init__(
+        self, settings: Settings, pipeline: Pipeline | NativePipeline, store: PartitionStore, outputs: OutputWriter
+    ) -> None:
         self.settings = settings
         self.pipeline = pipeline
         self.store = store

@@ -1,0 +1,82 @@
+"""The native detection engine (streams._native.NativeEngine) as the worker's parts see an engine.
+
+The worker's glue reads a few things of ``streams.core.engine.Engine`` besides its hot
+path: the configuration (state views), the niche matcher (console, tag statistics), the
+niche set (niches.config), the cohort summaries (niches.cohorts), the mention book (the
+mention reader) and the tag book (niches.tag-observations). ``NativeWorkerEngine`` gives
+them the same names over the Rust engine:
+
+    niches.config ──► set_niche ──► Rust matcher + Python matcher (tags_of for the console
+                                    and the tag book's "tracked" flags)
+    niches.cohorts ─► cohorts.set_summary ──► Rust cohort book
+    posts (all partitions) ─► mentions.record_values ──► Rust mention book
+    niches.tag-observations ─► tags (a Python TagBook: the reports are built in Python)
+
+The hot path (streams/native_pipeline.py) calls ``native`` directly, once per batch.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from schemas.events import NicheDefinition
+from streams._native import NativeEngine
+from streams.core.config import EngineConfig
+from streams.core.state import AccountState
+from streams.core.tags import NicheMatcher
+from streams.core.tagstats import TagBook
+
+
+class NativeCohorts:
+    """What the niches.cohorts follower applies (``ClusterCohorts`` names), on the Rust cohort book."""
+
+    def __init__(self, native: NativeEngine) -> None:
+        self.native = native
+
+    def set_summary(self, niche: str, tiers: dict[str, list[int]]) -> None:
+        self.native.set_cohort_summary(niche, {tier: list(hist) for tier, hist in tiers.items()})
+
+    def remove_niche(self, niche: str) -> None:
+        self.native.remove_cohort_niche(niche)
+
+
+class NativeMentions:
+    """What the mention reader feeds (streams/mention_reader.py): a batch of input values at a time."""
+
+    def __init__(self, native: NativeEngine) -> None:
+        self.native = native
+
+    def record_values(self, values: list[bytes | None]) -> int:
+        """Note the mentions of the values' posts (decoded natively); the number of posts read."""
+        return self.native.record_mentions(values)
+
+
+class NativeWorkerEngine:
+    """A worker's native engine: mentions fed by the reader, tag observations shared, cluster cohorts."""
+
+    def __init__(self, config: EngineConfig | None = None, tags: TagBook | None = None) -> None:
+        self.config = config if config is not None else EngineConfig()
+        self.native = NativeEngine(dataclasses.asdict(self.config), [], record_mentions=False)
+        self.native.share_tags()
+        self.matcher = NicheMatcher()  # the same niche set, for the Python readers of it
+        self.tags = tags if tags is not None else TagBook()
+        self.tags.tracked_of = self.matcher.tags_of
+        self.cohorts = NativeCohorts(self.native)
+        self.mentions = NativeMentions(self.native)
+
+    def set_niche(self, niche: NicheDefinition) -> None:
+        self.matcher.set_niche(niche)
+        self.native.set_niche(niche.name, list(niche.tags))
+
+    def remove_niche(self, name: str) -> bool:
+        self.matcher.remove_niche(name)
+        return self.native.remove_niche(name)
+
+    @property
+    def niche_names(self) -> list[str]:
+        return self.matcher.niche_names
+
+    def get_state(self, account_id: str) -> AccountState | None:
+        """The account's state as the engine holds it (None when it does not hold it)."""
+        raw = self.native.state(account_id)
+        return None if raw is None else AccountState.from_bytes(raw, self.config)
