@@ -7,6 +7,7 @@ import logging
 from dataclasses import dataclass, field
 
 import faust
+from faust.types import TP
 from faust.web import Request, Response, View
 
 from schemas.events import FollowerSpikeAlert, InfluencerProfile
@@ -31,6 +32,8 @@ from streams.mention_reader import MentionReader
 from streams.metrics import TOP_RANKS, Metrics, new_registry
 from streams.niche_config import EngineNiches
 from streams.niche_tags import SharedTagObservations, TagReportPublisher, TagReports
+from streams.native_engine import NativeWorkerEngine
+from streams.native_pipeline import NativePipeline
 from streams.pipeline import Pipeline
 from streams.settings import Settings
 from streams.topics import declare_input_topics
@@ -47,7 +50,7 @@ class Worker:
     settings: Settings
     app: BatchApp
     metrics: Metrics
-    engine: Engine
+    engine: Engine | NativeWorkerEngine
     accounts: TableWriter
     board: LeaderboardStore
     recent_alerts: RecentAlerts
@@ -98,12 +101,24 @@ def build_app(settings: Settings, metrics: Metrics | None = None) -> Worker:
         default=None,
     )
     config = EngineConfig()
-    engine = Engine(config, tags=TagBook(), cohorts=ClusterCohorts(), record_mentions=False, share_tags=True)
     outputs = OutputWriter(app)
-    accounts = TableWriter(app, table, encode=AccountState.to_bytes, after=outputs)
-    store = PartitionStore(accounts, config, metrics)
-    engine.store = store
-    agent = AccountsAgent(settings, Pipeline(engine, metrics), store, outputs)
+    engine: Engine | NativeWorkerEngine
+    pipeline: Pipeline | NativePipeline
+    if settings.engine == "native":
+        # The native engine holds its accounts' state and returns the compact state of
+        # every account it wrote: the table keeps those bytes as they are.
+        engine = NativeWorkerEngine(config, tags=TagBook())
+        accounts = TableWriter(app, table, encode=_as_is, after=outputs)
+        store = PartitionStore(accounts, config, metrics)
+        pipeline = NativePipeline(engine, metrics, store)
+        _forget_revoked(app, settings, engine)
+    else:
+        engine = Engine(config, tags=TagBook(), cohorts=ClusterCohorts(), record_mentions=False, share_tags=True)
+        accounts = TableWriter(app, table, encode=AccountState.to_bytes, after=outputs)
+        store = PartitionStore(accounts, config, metrics)
+        engine.store = store
+        pipeline = Pipeline(engine, metrics)
+    agent = AccountsAgent(settings, pipeline, store, outputs)
     metrics.declare_agent(AGENT_NAME)
     app.batch_agent(topics.posts)(agent)
     app.batch_agent(topics.snapshots)(agent)
@@ -117,6 +132,23 @@ def build_app(settings: Settings, metrics: Metrics | None = None) -> Worker:
     _register_gauges(worker)
     _register_tag_reports(worker)
     return worker
+
+
+def _as_is(value: bytes) -> bytes:
+    return value
+
+
+def _forget_revoked(app: BatchApp, settings: Settings, engine: NativeWorkerEngine) -> None:
+    """A revoked partition's accounts leave the native engine: the next owner writes them,
+    and if the partition comes back, its state is read again from the table."""
+    inputs = {settings.topic_posts, settings.topic_snapshots}
+
+    @app.on_partitions_revoked.connect
+    async def forget(sender: object, revoked: set[TP], **kwargs: object) -> None:
+        partitions = sorted({tp.partition for tp in revoked if tp.topic in inputs})
+        if partitions:
+            forgotten = engine.native.forget_partitions(partitions)
+            log.info("native engine: %d accounts of revoked partitions %s forgotten", forgotten, partitions)
 
 
 def _register_cohorts(app: BatchApp, settings: Settings, metrics: Metrics, outputs: OutputWriter, topic: faust.TopicT) -> None:

@@ -23,6 +23,7 @@ from streams.metrics import Metrics
 from streams.native_engine import NativeWorkerEngine
 from streams.native_pipeline import NativePipeline, state_bytes
 from streams.pipeline import BatchResult, Pipeline, Record
+from tests.engines import needs_native_detection
 from tests.events_factory import post_bytes
 
 NOW = 1_780_000_000.0
@@ -45,18 +46,6 @@ class MemoryWriter:
 
     def keep_decoded(self, key: bytes, value: Any) -> None:
         self.data[key] = value
-
-
-def native_ported() -> bool:
-    """Whether the native engine's detection modules are in the extension (they panic until then)."""
-    try:
-        NativeEngine(niches=[("pens", ["fountainpens"])]).process_records([(b"instagram:inkjournal", post_bytes())])
-    except BaseException:  # pyo3's PanicException derives from BaseException
-        return False
-    return True
-
-
-needs_detection = pytest.mark.skipif(not native_ported(), reason="the native detection modules are not in the extension yet")
 
 
 def python_line() -> tuple[Pipeline, MemoryWriter, CollectorRegistry]:
@@ -190,7 +179,7 @@ def simulated(*specs: AccountSpec, days: int = 12) -> list[Record]:
     return [Record("posts.raw", 1, i, e["account_id"].encode(), orjson.dumps(e)) for i, e in enumerate(events)]
 
 
-@needs_detection
+@needs_native_detection
 def test_simulated_accounts_give_the_python_pipelines_alerts_profiles_counts_and_metrics() -> None:
     batch = simulated(
         AccountSpec("instagram:bought", followers=20_000, scenario="purchase_step", amount=5_000),
@@ -208,7 +197,7 @@ def test_simulated_accounts_give_the_python_pipelines_alerts_profiles_counts_and
         assert decode_state(compact, key.decode(), EngineConfig()).to_dict() == python_writer.data[key].to_dict()
 
 
-@needs_detection
+@needs_native_detection
 def test_a_revoked_partitions_accounts_are_read_again_from_the_table() -> None:
     line, writer, _ = native_line()
     key = b"instagram:inkjournal"
@@ -221,7 +210,7 @@ def test_a_revoked_partitions_accounts_are_read_again_from_the_table() -> None:
     assert set(state.posts.posts) == {"p1", "p2"}  # p1 came back from the table
 
 
-@needs_detection
+@needs_native_detection
 def test_new_posts_tag_observations_go_out_as_the_python_pipelines_records() -> None:
     python, _, _ = python_line()
     python.engine.tag_outbox = []
