@@ -1,11 +1,58 @@
-//! Why an account grew: organic breakout or suspected purchase (streams/core/classify.py).
-//! Not ported yet.
+//! Why did the followers jump? suspected_purchase vs organic_breakout
+//! (streams/core/classify.py, ported operation for operation).
+//!
+//! Follower counts are cheap to fake, engagement is not. Growth counts as organic when
+//! something explains it:
+//!
+//! ```text
+//!     engagement      the growth left after crediting the posts' extra engagement in
+//!                     proportion (explain.rs) is no longer a spike by the test that found it
+//!     viral post      a post near the window with >= viral_multiple x the account's median
+//!                     interactions (the tier's typical rate when the account has no history)
+//!     mention         a shout-out by another account whose audience can supply what
+//!                     engagement leaves unexplained (mentions.rs)
+//! ```
+//!
+//! A step inside growth that posts explain is still a suspected purchase when it stands
+//! out of the growth around it by more than people's arrivals can change in that time
+//! (`hidden_step`):
+//!
+//! ```text
+//!     hourly growth   ..  40  55  70  4,080  85  80  70 ..   (viral surge of a 20,000 account)
+//!     allowed              neighbours' pace x e^(dt / 4 h) = 85 x 1.28 = 109 in that hour
+//!     step                 4,080 - 109 = 3,971 >= 400 (2% of followers): suspected purchase
+//! ```
+//!
+//! Otherwise it is a suspected purchase, with the tell-tales that usually come with one
+//! (round-number jumps, spike-then-decay, engagement rate falling with the new followers).
+//! Verdicts the next hours may overturn are `undecided`, held without an alert for up to
+//! `hold_s`:
+//!
+//! ```text
+//!     unexplained, gradual      audience_hold_s, until the posts show whether engagement
+//!                               grew with the followers (explain::audience_response,
+//!                               maturity::newcomer_response, or both together: Stouffer)
+//!     unexplained, unobserved   conversion_window_s when the growth arrived across a gap of
+//!                               unobserved_gap_s and three times the usual interval
+//!     explained                 until conversion_window_s after the explaining post
+//! ```
+//!
+//! The evidence texts are Python's f-strings, byte for byte: the helpers at the end of
+//! the module write `{:,}`, `{:,.Nf}`, `{:+.Nf}`, `{:.N%}` and `{:g}` as Python does.
 
-use super::config::EngineConfig;
+use super::config::{EngineConfig, HOUR};
+use super::counts::{display_unit, shown_from};
+use super::explain::{
+    audience_response, conversion_for, explain, lifetime_interactions, usual_interactions, AudienceResponse,
+    AudienceVerdict, ConversionSource, Explanation, Usual,
+};
+use super::maturity::{newcomer_response, NewcomerResponse};
 use super::mentions::MentionBook;
 use super::output::Evidence;
-use super::spikes::Exceedance;
+use super::spikes::{Exceedance, Window};
 use super::state::{AccountState, Classification};
+use super::stats::{median, py_round};
+use super::windows::PostObservation;
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct Verdict {
@@ -16,6 +63,17 @@ pub struct Verdict {
     pub hold_s: f64,
 }
 
+impl Verdict {
+    fn decided(classification: Classification, evidence: Vec<Evidence>) -> Self {
+        Verdict { classification, evidence, undecided: false, hold_s: 0.0 }
+    }
+
+    fn held(classification: Classification, evidence: Vec<Evidence>, undecided: bool, hold_s: f64) -> Self {
+        Verdict { classification, evidence, undecided, hold_s }
+    }
+}
+
+/// `explain_from`: posts from before then may explain the growth too (an open episode's start).
 pub fn classify(
     state: &AccountState,
     config: &EngineConfig,
@@ -24,6 +82,1082 @@ pub fn classify(
     mentions: Option<&MentionBook>,
     explain_from: Option<f64>,
 ) -> Verdict {
-    let _ = (state, config, found, points, mentions, explain_from);
-    todo!("classify::classify")
+    let (t, start) = (state.latest_ts, found.ref_ts);
+    let growth = state.followers - found.ref_followers;
+    let hours = py_max((t - start) / HOUR, 1.0 / 60.0);
+    let z = found.excess / (found.sigma * hours.sqrt());
+    let mut evidence = vec![
+        Evidence::new(
+            "excess_growth",
+            py_round(found.excess, 1),
+            format!(
+                "followers grew by {} ({}) in {} h where the account's baseline of {}/h predicts {}; threshold {} ({} window)",
+                int_grouped(growth),
+                percent(growth as f64 / found.ref_followers.max(1) as f64, 1),
+                fixed(hours, 1),
+                fixed(found.baseline.median_per_hour, 1),
+                fixed_grouped(found.expected, 0),
+                fixed_grouped(found.threshold, 0),
+                window_name(found.window),
+            ),
+        ),
+        Evidence::new(
+            "robust_z",
+            py_round(z, 1),
+            format!(
+                "the excess is {} robust standard deviations of the account's hourly growth ({}/h)",
+                fixed(z, 1),
+                fixed(found.sigma, 1)
+            ),
+        ),
+    ];
+    let posts: Vec<&PostObservation> = state.posts.values().collect();
+    let since = explain_from.map_or(start, |from| py_min(start, from)) - config.viral_lookback_s;
+    let tier = config.tiers.tier_for(found.ref_followers);
+    // No history of its own: posts are judged against what is typical for the tier.
+    let usual = usual_interactions(
+        &posts,
+        since,
+        found.ref_followers as f64 * config.typical_engagement[tier.index()],
+        config,
+    );
+    let typical = usual.median;
+    let near: Vec<&PostObservation> = posts.iter().copied().filter(|p| within(p.posted_ts, since, t)).collect();
+    let viral = strongest(&near, typical, config);
+    match viral {
+        Some((ratio, post)) => evidence.push(Evidence::new(
+            "max_post_engagement_ratio",
+            py_round(ratio, 2),
+            format!(
+                "the strongest post near the window has {} interactions (about {} over its lifetime), {}x the \
+                 account's median of {}",
+                int_grouped(post.interactions),
+                fixed_grouped(lifetime_interactions(post, config), 0),
+                fixed(ratio, 1),
+                fixed_grouped(typical, 0),
+            ),
+        )),
+        None => evidence.push(Evidence::new(
+            "max_post_engagement_ratio",
+            0.0,
+            "no post near the window to explain the growth".to_owned(),
+        )),
+    }
+    let conversion = conversion_for(state, config, &usual, found.baseline.median_per_hour, since, tier);
+    let explanation = explain(config, &conversion, &usual, &near, found.ref_followers, found.excess);
+    evidence.extend(explained_evidence(found, growth, &usual, &explanation, config));
+    if let Some((ratio, post)) = comment_ratio(&posts, since, t) {
+        if ratio >= config.viral_multiple {
+            evidence.push(Evidence::new(
+                "max_post_comment_ratio",
+                py_round(ratio, 2),
+                format!(
+                    "a post near the window has {} comments, {}x the usual (giveaways and shout-outs draw comments)",
+                    int_grouped(post.comments),
+                    fixed(ratio, 1)
+                ),
+            ));
+        }
+    }
+    let explained = explanation.unexplained < found.threshold;
+    let organic = viral.is_some_and(|(ratio, post)| {
+        ratio >= config.viral_multiple
+            && lifetime_interactions(post, config) >= config.viral_min_interactions as f64
+    });
+    // A mention explains what engagement leaves unexplained, as far as the rest is still a spike.
+    let needed = ((explanation.unexplained - found.threshold).ceil() as i64).max(0);
+    let mention = mentions.and_then(|book| book.explaining(&state.account_id, needed, since, t));
+    if let Some(mention) = mention {
+        evidence.push(Evidence::new(
+            "mentioned_by_followers",
+            mention.by_followers as f64,
+            format!(
+                "{} ({} followers) mentioned the account {} h before the window",
+                mention.by_account,
+                int_grouped(mention.by_followers),
+                signed_fixed((found.ref_ts - mention.ts as f64) / HOUR, 1),
+            ),
+        ));
+    }
+    // A count that may be a display rounding says little about when the followers came:
+    // steps are read from the exact counts (as the baseline rates are), when there are two.
+    let shown = shown_from(&state.platform);
+    let exact: Vec<(i64, i64)> = points.iter().copied().filter(|&(_, f)| display_unit(f, shown) == 0).collect();
+    let measured: &[(i64, i64)] = if exact.len() >= 2 { &exact } else { points };
+    let (step, _, step_end) = largest_step(measured);
+    let (_, step_hours, _) = largest_step(points); // how long the biggest rise between any two looks took
+    let continued =
+        rise_after(state, found, points, step_end, config) || rise_before(state, found, measured, config);
+    let rise = match (measured.first(), measured.last()) {
+        (Some(first), Some(last)) => last.1 - first.1,
+        _ => 0,
+    };
+    let gradual = (step as f64) < 0.8 * rise as f64 || continued;
+    if mention.is_some() {
+        return Verdict::decided(Classification::OrganicBreakout, evidence);
+    }
+    if organic || explained {
+        // Followers that posts bring arrive as people see the posts; a bought step inside
+        // that growth does not, and posts do not explain it.
+        let hidden = hidden_step(state, config, found);
+        if let Some(step_evidence) = hidden.evidence {
+            evidence.push(step_evidence);
+            evidence.extend(purchase_tells(state, found, points, &posts));
+            return Verdict::decided(Classification::SuspectedPurchase, evidence);
+        }
+        if organic {
+            return Verdict::held(Classification::OrganicBreakout, evidence, hidden.pending, config.classification_hold_s);
+        }
+        // Engagement explains the growth so far. Followers a post brings stop coming;
+        // a drip-fed purchase keeps going: wait until the post's followers are in.
+        let last_credit = near
+            .iter()
+            .filter(|p| usual.extra(lifetime_interactions(p, config)) > 0.0)
+            .map(|p| p.posted_ts)
+            .max()
+            .map_or(start, |ts| ts as f64);
+        let still_converting = t < last_credit + config.conversion_window_s;
+        return Verdict::held(
+            Classification::OrganicBreakout,
+            evidence,
+            still_converting || hidden.pending,
+            config.conversion_window_s,
+        );
+    }
+    // Followers that came from off the platform (press, a move from another network) are
+    // people: they engage, and the account's next posts show it. Bought ones do not.
+    let followers_at = |ts: f64| follower_count_at(state, ts);
+    let audience =
+        audience_response(&posts, &usual, found.ref_ts, found.ref_followers, config, Some(&followers_at));
+    if audience.posts != 0 {
+        evidence.push(audience_evidence(&audience));
+    }
+    // ... and they engage with the posts that were already there, beyond those posts' usual
+    // growth with age. Growth beyond an organic alert: the posts' curve is read from before
+    // that episode.
+    let began = match (explain_from, &state.episode) {
+        (Some(_), Some(episode)) => Some(episode.start_ts as f64),
+        _ => None,
+    };
+    let newcomers =
+        newcomer_response(&posts, found.ref_ts, found.baseline.median_per_hour, config, &followers_at, began);
+    if newcomers.pairs != 0 {
+        evidence.push(newcomer_evidence(&newcomers));
+    }
+    let engaged =
+        audience.verdict == Some(AudienceVerdict::Followed) || newcomers.verdict == Some(AudienceVerdict::Followed);
+    if engaged || engaged_together(&audience, &newcomers, config) {
+        return Verdict::decided(Classification::OrganicBreakout, evidence);
+    }
+    evidence.extend(purchase_tells(state, found, points, &posts));
+    if gradual && audience.verdict.is_none() {
+        return Verdict::held(Classification::SuspectedPurchase, evidence, true, config.audience_hold_s);
+    }
+    // Real followers arrive over hours as a post or a mention spreads, bought followers in
+    // one step: gradual growth waits for an explanation (bounded by classification_hold_s).
+    // Growth that arrived while the account went unobserved may come from posts published
+    // in that gap, seen only when they are next observed: it waits for them.
+    if step_hours * HOUR >= py_max(config.unobserved_gap_s, 3.0 * usual_interval(state)) {
+        return Verdict::held(Classification::SuspectedPurchase, evidence, true, config.conversion_window_s);
+    }
+    Verdict::held(Classification::SuspectedPurchase, evidence, gradual, config.classification_hold_s)
+}
+
+/// Did followers keep rising beyond the account's pace after the largest step?
+fn rise_after(state: &AccountState, found: &Exceedance, points: &[(i64, i64)], step_end: i64, config: &EngineConfig) -> bool {
+    let after: Vec<(i64, i64)> = points.iter().copied().filter(|&(ts, _)| ts >= step_end).collect();
+    let (Some(&(t0, f0)), Some(&(t1, f1))) = (after.first(), after.last()) else { return false };
+    if after.len() < 2 {
+        return false;
+    }
+    let shown = shown_from(&state.platform);
+    let hours = (t1 - t0) as f64 / HOUR;
+    let rise = ((f1 - display_unit(f1, shown)) - (f0 + display_unit(f0, shown))) as f64
+        - py_max(found.baseline.median_per_hour, 0.0) * hours;
+    rise >= py_max(
+        config.min_excess_followers as f64,
+        config.sigma_k * found.sigma * py_max(hours, 1.0 / 60.0).sqrt(),
+    )
+}
+
+/// Was the largest step the continuation of a rise already under way (a surge seen mid-way)?
+///
+/// The window starts at the latest reference that makes it a spike, which may be inside
+/// the rise. When the interval before the step already rose beyond the account's noise
+/// (`sigma_k` robust deviations), and the step is no more than smooth arrivals allow from
+/// that pace (`hidden_step`'s allowance: a factor e per `arrival_tau`), people were
+/// arriving; a package delivered at once stands out of it by a spike.
+fn rise_before(state: &AccountState, found: &Exceedance, measured: &[(i64, i64)], config: &EngineConfig) -> bool {
+    let mut best = 0;
+    let mut step = None;
+    for pair in measured.windows(2) {
+        let ((t0, f0), (t1, f1)) = (pair[0], pair[1]);
+        if f1 - f0 > best {
+            best = f1 - f0;
+            step = Some((t0, f0, t1));
+        }
+    }
+    let Some((t_start, f_start, t_end)) = step else { return false };
+    let shown = shown_from(&state.platform);
+    let earlier = state
+        .hourly
+        .between(t_start as f64 - config.short_window_s, (t_start - 1) as f64)
+        .filter(|&(_, f)| display_unit(f, shown) == 0)
+        .last();
+    let Some((t_before, f_before)) = earlier else { return false };
+    let pace = py_max(found.baseline.median_per_hour, 0.0);
+    let hours_before = py_max((t_start - t_before) as f64 / HOUR, 1.0 / 60.0);
+    let rise = (f_start - f_before) as f64 - pace * hours_before;
+    if rise < config.sigma_k * found.sigma * hours_before.sqrt() {
+        return false;
+    }
+    let hours = py_max((t_end - t_start) as f64 / HOUR, 1.0 / 60.0);
+    let tau_hours = config.post_maturity_s / 3.0 / HOUR;
+    let allowed = hours * (f_start - f_before) as f64 / hours_before
+        * py_min((hours + hours_before) / 2.0 / tau_hours, 50.0).exp();
+    let threshold = py_max(
+        py_max(config.min_excess_followers as f64, config.short_min_relative * f_start as f64),
+        config.sigma_k * found.sigma * hours.sqrt(),
+    );
+    best as f64 - allowed < threshold
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct HiddenStep {
+    /// a step that arrivals from posts cannot make
+    pub evidence: Option<Evidence>,
+    /// the latest interval may be one: the next observation tells
+    pub pending: bool,
+}
+
+/// One interval between consecutive hourly observations.
+struct Interval {
+    end_ts: i64,
+    hours: f64,
+    /// growth with display-rounded counts read as ranges: the least and the most it can be
+    least: i64,
+    most: i64,
+    before: i64,
+}
+
+/// A step inside growth that posts explain, beyond what people arriving could make.
+///
+/// People who find an account through a post arrive as the post spreads: their rate of
+/// arrival changes smoothly, by at most a factor e per `arrival_tau` (a third of
+/// `post_maturity_s`). So the growth of one interval is allowed the rate of a
+/// neighbouring interval, scaled by that factor over the time between them:
+///
+/// ```text
+///     allowed_k = dt_k * max_j(rate_j * exp((dt_k + dt_j) / 2 / arrival_tau)),  j = k - 1, k + 1
+///     rate_j   >= the account's hourly noise (sigma): rates grow from the noise, not from 0
+///     step_k    = growth_k - allowed_k   (display-rounded counts read as ranges)
+/// ```
+///
+/// A step that is itself a spike by the spike test (for an interval of `dt_k`) is not
+/// explained by the posts. With only the interval before it, the latest interval is
+/// pending: the next observation shows whether the rise went on (a surge) or stopped.
+pub fn hidden_step(state: &AccountState, config: &EngineConfig, found: &Exceedance) -> HiddenStep {
+    let t = state.latest_ts;
+    let points: Vec<(i64, i64)> = state.hourly.between(found.ref_ts - config.short_window_s, t).collect();
+    let shown = shown_from(&state.platform);
+    let mut intervals = Vec::new();
+    for pair in points.windows(2) {
+        let ((t0, f0), (t1, f1)) = (pair[0], pair[1]);
+        let (u0, u1) = (display_unit(f0, shown), display_unit(f1, shown));
+        if t1 > t0 {
+            intervals.push(Interval {
+                end_ts: t1,
+                hours: (t1 - t0) as f64 / HOUR,
+                least: (f1 - u1) - (f0 + u0),
+                most: (f1 + u1) - (f0 - u0),
+                before: f0,
+            });
+        }
+    }
+    let tau_hours = config.post_maturity_s / 3.0 / HOUR;
+    let floor_rate = py_max(found.baseline.median_per_hour, 0.0);
+    // A rate grows from the account's noise, never from nothing: a quiet neighbour still
+    // leaves a long interval room for a whole surge.
+    let least_rate = py_max(floor_rate, found.sigma);
+    let mut best: Option<(f64, f64, f64, i64)> = None; // (step, threshold, hours, end ts)
+    let mut pending = false;
+    for (k, interval) in intervals.iter().enumerate() {
+        if interval.end_ts as f64 <= found.ref_ts || interval.least <= 0 {
+            continue;
+        }
+        let hours = interval.hours;
+        let threshold = py_max(
+            py_max(config.min_excess_followers as f64, config.short_min_relative * interval.before as f64),
+            config.sigma_k * found.sigma * hours.sqrt(),
+        );
+        let mut allowed = floor_rate * hours;
+        let neighbours = [k.checked_sub(1), Some(k + 1)];
+        for other in neighbours.into_iter().flatten().filter_map(|j| intervals.get(j)) {
+            let scale = py_min((hours + other.hours) / 2.0 / tau_hours, 50.0).exp();
+            allowed = py_max(allowed, hours * py_max(other.most as f64 / other.hours, least_rate) * scale);
+        }
+        let jump = interval.least as f64 - allowed;
+        if jump < threshold || k == 0 {
+            continue;
+        }
+        if k == intervals.len() - 1 {
+            pending = true; // only the interval before it to go by
+        } else if best.is_none_or(|(b_jump, b_threshold, _, _)| jump - threshold > b_jump - b_threshold) {
+            best = Some((jump, threshold, hours, interval.end_ts));
+        }
+    }
+    let Some((jump, threshold, hours, end_ts)) = best else { return HiddenStep { evidence: None, pending } };
+    HiddenStep {
+        evidence: Some(Evidence::new(
+            "step_beyond_arrivals",
+            py_round(jump, 1),
+            format!(
+                "{} followers arrived within {} h ({} h ago) beyond what the growth around it allows people \
+                 finding the posts (a spike from {}): a step, not a surge",
+                fixed_grouped(jump, 0),
+                fixed(hours, 1),
+                fixed((t - end_ts as f64) / HOUR, 1),
+                fixed_grouped(threshold, 0),
+            ),
+        )),
+        pending: false,
+    }
+}
+
+fn follower_count_at(state: &AccountState, ts: f64) -> Option<i64> {
+    state.hourly.at_or_before(ts).map(|(_, followers)| followers)
+}
+
+/// `since_ts <= posted_ts <= until_ts`.
+fn within(posted_ts: i64, since_ts: f64, until_ts: f64) -> bool {
+    since_ts <= posted_ts as f64 && posted_ts as f64 <= until_ts
+}
+
+fn strongest<'p>(
+    near: &[&'p PostObservation],
+    typical: f64,
+    config: &EngineConfig,
+) -> Option<(f64, &'p PostObservation)> {
+    let (first, rest) = near.split_first()?;
+    // Python's max: the first of equals wins.
+    let mut best = (lifetime_interactions(first, config), *first);
+    for post in rest {
+        let lifetime = lifetime_interactions(post, config);
+        if lifetime > best.0 {
+            best = (lifetime, *post);
+        }
+    }
+    Some((best.0 / typical, best.1))
+}
+
+fn explained_evidence(
+    found: &Exceedance,
+    growth: i64,
+    usual: &Usual,
+    explanation: &Explanation,
+    config: &EngineConfig,
+) -> Vec<Evidence> {
+    let conversion = &explanation.conversion;
+    let source = match conversion.source {
+        ConversionSource::Account => {
+            format!("learned from {} earlier good post(s) of the account", conversion.learned_from)
+        }
+        ConversionSource::Tier => format!("the {} tier's prior", conversion.tier.as_str()),
+    };
+    vec![
+        Evidence::new(
+            "observed_growth",
+            growth as f64,
+            format!(
+                "followers grew by {}, {} above the {} the account's baseline predicts",
+                int_grouped(growth),
+                fixed_grouped(found.excess, 0),
+                fixed_grouped(found.expected, 0),
+            ),
+        ),
+        Evidence::new(
+            "explained_growth",
+            py_round(explanation.explained, 1),
+            format!(
+                "posts near the window drew {} interactions beyond the account's usual {} per post, which \
+                 explain {} new followers (credited up to {}x: {})",
+                fixed_grouped(explanation.extra_interactions, 0),
+                fixed_grouped(usual.median, 0),
+                fixed_grouped(explanation.explained, 0),
+                general(config.explained_tolerance),
+                fixed_grouped(explanation.credited, 0),
+            ),
+        ),
+        Evidence::new(
+            "unexplained_growth",
+            py_round(explanation.unexplained, 1),
+            format!(
+                "{} followers above the baseline are not explained by engagement (a spike from {})",
+                fixed_grouped(explanation.unexplained, 0),
+                fixed_grouped(found.threshold, 0),
+            ),
+        ),
+        Evidence::new(
+            "followers_per_interaction",
+            py_round(explanation.followers_per_interaction, 4),
+            format!(
+                "{} new followers per extra interaction ({} of the audience per median post of extra \
+                 engagement), {}",
+                fixed(explanation.followers_per_interaction, 3),
+                percent(conversion.elasticity, 2),
+                source,
+            ),
+        ),
+    ]
+}
+
+/// Strongest comment count near the window against the account's usual (at least 3).
+fn comment_ratio<'p>(
+    posts: &[&'p PostObservation],
+    since_ts: f64,
+    until_ts: f64,
+) -> Option<(f64, &'p PostObservation)> {
+    let earlier: Vec<f64> =
+        posts.iter().filter(|p| (p.posted_ts as f64) < since_ts).map(|p| p.comments as f64).collect();
+    if earlier.len() < 2 {
+        return None;
+    }
+    let mut best: Option<&PostObservation> = None;
+    for post in posts.iter().copied().filter(|p| within(p.posted_ts, since_ts, until_ts)) {
+        if best.is_none_or(|b| post.comments > b.comments) {
+            best = Some(post);
+        }
+    }
+    let best = best?;
+    Some((best.comments as f64 / py_max(median(&earlier), 3.0), best))
+}
+
+fn purchase_tells(
+    state: &AccountState,
+    found: &Exceedance,
+    points: &[(i64, i64)],
+    posts: &[&PostObservation],
+) -> Vec<Evidence> {
+    let mut tells = Vec::new();
+    let (step, step_hours, _) = largest_step(points);
+    let organic_part = found.baseline.median_per_hour * step_hours;
+    let jump = step as f64 - organic_part;
+    for unit in [1000_i64, 500] {
+        if jump >= (5 * unit) as f64 {
+            // Python's round() of a float to an int: ties to even.
+            let rounded = (jump / unit as f64).round_ties_even() as i64 * unit;
+            let off = (jump - rounded as f64).abs();
+            // Organic arrivals during the step blur the round number by about this much.
+            if off <= py_max(2.0, 3.0 * found.sigma * step_hours.sqrt()) {
+                tells.push(Evidence::new(
+                    "round_number_jump",
+                    rounded as f64,
+                    format!(
+                        "a single jump of {} followers is within {} of {}",
+                        int_grouped(step),
+                        fixed_grouped(off, 0),
+                        int_grouped(rounded)
+                    ),
+                ));
+            }
+            break;
+        }
+    }
+    if let Some(peak) = points.iter().map(|&(_, f)| f).max() {
+        if peak > found.ref_followers && state.followers < peak {
+            let decay = (peak - state.followers) as f64 / (peak - found.ref_followers) as f64;
+            if decay >= 0.1 {
+                tells.push(Evidence::new(
+                    "spike_then_decay",
+                    py_round(decay, 3),
+                    format!(
+                        "{} of the gained followers were lost again after the peak of {}",
+                        percent(decay, 0),
+                        int_grouped(peak)
+                    ),
+                ));
+            }
+        }
+    }
+    let before: Vec<f64> = posts.iter().filter(|p| (p.observed_ts as f64) < found.ref_ts).map(|p| p.rate()).collect();
+    let after: Vec<f64> = posts
+        .iter()
+        .filter(|p| p.observed_ts as f64 >= found.ref_ts && p.followers > found.ref_followers)
+        .map(|p| p.rate())
+        .collect();
+    if !before.is_empty() && !after.is_empty() {
+        let usual_rate = median(&before);
+        let change = if usual_rate > 0.0 { median(&after) / usual_rate } else { 0.0 };
+        tells.push(Evidence::new(
+            "engagement_rate_change",
+            py_round(change, 3),
+            format!(
+                "engagement rate after the jump is {}x the rate before: the new followers do not engage",
+                fixed(change, 2)
+            ),
+        ));
+    }
+    tells
+}
+
+fn audience_evidence(audience: &AudienceResponse) -> Evidence {
+    let how = match audience.verdict {
+        Some(AudienceVerdict::Followed) => "engagement grew with the new followers: they are people",
+        Some(AudienceVerdict::NotFollowed) => "engagement stayed where it was: the new followers do not engage",
+        None => "too few posts since to tell",
+    };
+    Evidence::new(
+        "engagement_follows_followers",
+        py_round(audience.slope, 3),
+        format!(
+            "{} post(s) since the growth began: interactions moved {}x as far as followers did (log scale, +/- {}); {}",
+            audience.posts,
+            fixed(audience.slope, 2),
+            fixed(audience.standard_error, 2),
+            how
+        ),
+    )
+}
+
+/// Do the two tests, independent (different posts), say "people" together (Stouffer's z)?
+pub fn engaged_together(audience: &AudienceResponse, newcomers: &NewcomerResponse, config: &EngineConfig) -> bool {
+    if audience.posts == 0 || newcomers.pairs == 0 {
+        return false;
+    }
+    let z_audience = (audience.slope - 0.5) / audience.standard_error;
+    let z_newcomers = (newcomers.slope - config.newcomer_engagement / 2.0) / newcomers.standard_error;
+    (z_audience + z_newcomers) / 2.0_f64.sqrt() >= config.audience_z
+}
+
+fn newcomer_evidence(newcomers: &NewcomerResponse) -> Evidence {
+    let how = match newcomers.verdict {
+        Some(AudienceVerdict::Followed) => "posts already published gained with the new followers: they are people",
+        Some(AudienceVerdict::NotFollowed) => {
+            "posts already published grew only as posts of their age do: the new followers do not engage"
+        }
+        None => "too little to tell yet",
+    };
+    Evidence::new(
+        "newcomers_engage_with_earlier_posts",
+        py_round(newcomers.slope, 3),
+        format!(
+            "{} post(s) seen before and after new followers arrived (up to {} of the audience between two looks) \
+             gained {} (log) beyond the account's maturity curve from {} earlier pairs of looks: {} +/- {} of the \
+             engagement of the posts' own audience per newcomer; {}",
+            newcomers.pairs,
+            percent(newcomers.newcomers, 1),
+            signed_fixed(newcomers.lift, 3),
+            newcomers.controls,
+            fixed(newcomers.slope, 2),
+            fixed(newcomers.standard_error, 2),
+            how
+        ),
+    )
+}
+
+/// Median seconds between the account's hourly observations (its polling cadence).
+fn usual_interval(state: &AccountState) -> f64 {
+    let seen: Vec<i64> = state.hourly.ordered().map(|(ts, _)| ts).collect();
+    let gaps: Vec<f64> = seen.windows(2).map(|pair| (pair[1] - pair[0]) as f64).collect();
+    if gaps.is_empty() {
+        0.0
+    } else {
+        median(&gaps)
+    }
+}
+
+/// Biggest rise between consecutive observations, the hours it took and when it ended.
+fn largest_step(points: &[(i64, i64)]) -> (i64, f64, i64) {
+    let (mut best, mut hours, mut end) = (0, 1.0, points.last().map_or(0, |&(ts, _)| ts));
+    for pair in points.windows(2) {
+        let ((t0, f0), (t1, f1)) = (pair[0], pair[1]);
+        if f1 - f0 > best {
+            best = f1 - f0;
+            hours = py_max((t1 - t0) as f64 / HOUR, 1.0 / 60.0);
+            end = t1;
+        }
+    }
+    (best, hours, end)
+}
+
+fn window_name(window: Window) -> &'static str {
+    match window {
+        Window::Short => "short",
+        Window::Long => "long",
+    }
+}
+
+/// Python's `max(a, b)` of floats: `a` unless `b` is greater (signed zeros and NaN as Python).
+fn py_max(a: f64, b: f64) -> f64 {
+    if b > a {
+        b
+    } else {
+        a
+    }
+}
+
+/// Python's `min(a, b)` of floats: `a` unless `b` is less.
+fn py_min(a: f64, b: f64) -> f64 {
+    if b < a {
+        b
+    } else {
+        a
+    }
+}
+
+// --- Python's format specs ---------------------------------------------------------------
+
+/// Python's text of a non-finite float ("inf", "-inf", "nan"), with `+` when asked.
+fn non_finite(x: f64, plus: bool) -> String {
+    let text = if x.is_nan() {
+        "nan"
+    } else if x > 0.0 {
+        "inf"
+    } else {
+        "-inf"
+    };
+    if plus && !text.starts_with('-') {
+        format!("+{text}")
+    } else {
+        text.to_owned()
+    }
+}
+
+/// `{x:.Nf}`: Rust's fixed formatting is exact and rounds half to even, as Python's.
+fn fixed(x: f64, precision: usize) -> String {
+    if !x.is_finite() {
+        return non_finite(x, false);
+    }
+    format!("{x:.precision$}")
+}
+
+/// `{x:+.Nf}`.
+fn signed_fixed(x: f64, precision: usize) -> String {
+    if !x.is_finite() {
+        return non_finite(x, true);
+    }
+    format!("{x:+.precision$}")
+}
+
+/// `{x:,.Nf}`: fixed, with a comma between thousands of the integer part.
+fn fixed_grouped(x: f64, precision: usize) -> String {
+    if !x.is_finite() {
+        return non_finite(x, false);
+    }
+    group_thousands(&format!("{x:.precision$}"))
+}
+
+/// `{n:,}` of an int.
+fn int_grouped(n: i64) -> String {
+    group_thousands(&n.to_string())
+}
+
+/// `{x:.N%}`: Python multiplies by 100, then formats fixed and appends `%`.
+fn percent(x: f64, precision: usize) -> String {
+    format!("{}%", fixed(x * 100.0, precision))
+}
+
+/// `{x:g}`: six significant digits, fixed from 1e-4 up to 1e6, else exponent; no
+/// trailing zeros.
+fn general(x: f64) -> String {
+    const PRECISION: i32 = 6;
+    if !x.is_finite() {
+        return non_finite(x, false);
+    }
+    if x == 0.0 {
+        return if x.is_sign_negative() { "-0".to_owned() } else { "0".to_owned() };
+    }
+    // The exponent after rounding to PRECISION significant digits decides the notation.
+    let scientific = format!("{:.*e}", (PRECISION - 1) as usize, x);
+    let (mantissa, exponent) = scientific.split_once('e').unwrap_or((&scientific, "0"));
+    let exponent: i32 = exponent.parse().unwrap_or(0);
+    if (-4..PRECISION).contains(&exponent) {
+        let digits = (PRECISION - 1 - exponent) as usize;
+        strip_fraction_zeros(&format!("{x:.digits$}"))
+    } else {
+        let sign = if exponent < 0 { '-' } else { '+' };
+        format!("{}e{}{:02}", strip_fraction_zeros(mantissa), sign, exponent.abs())
+    }
+}
+
+fn strip_fraction_zeros(text: &str) -> String {
+    if text.contains('.') {
+        text.trim_end_matches('0').trim_end_matches('.').to_owned()
+    } else {
+        text.to_owned()
+    }
+}
+
+/// Commas between groups of three digits of the integer part of a formatted number.
+fn group_thousands(text: &str) -> String {
+    let (sign, unsigned) = match text.strip_prefix(['-', '+']) {
+        Some(rest) => (&text[..1], rest),
+        None => ("", text),
+    };
+    let (integer, fraction) = match unsigned.find('.') {
+        Some(dot) => unsigned.split_at(dot),
+        None => (unsigned, ""),
+    };
+    let mut grouped = String::with_capacity(text.len() + integer.len() / 3);
+    grouped.push_str(sign);
+    for (i, digit) in integer.chars().enumerate() {
+        if i > 0 && (integer.len() - i) % 3 == 0 {
+            grouped.push(',');
+        }
+        grouped.push(digit);
+    }
+    grouped.push_str(fraction);
+    grouped
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::state::Baseline;
+
+    const T0: i64 = 1_700_006_400;
+
+    /// `(id, posted hour, [(observed hour, interactions)])`
+    type PostLooks = (&'static str, i64, &'static [(i64, i64)]);
+    /// `(ts, the post seen then: (id, posted ts, interactions))`
+    type Look = (i64, Option<(&'static str, i64, i64)>);
+
+    /// Hourly observations `followers_at(h)` for h in 0..=hours, and posts
+    /// `(id, posted hour, [(observed hour, interactions)])` (comments: a twentieth of the
+    /// interactions), applied in time order as the engine applies them.
+    fn account(
+        account_id: &str,
+        followers_at: fn(i64) -> i64,
+        hours: i64,
+        posts: &[PostLooks],
+    ) -> AccountState {
+        let config = EngineConfig::default();
+        let mut state = AccountState::new(account_id, "tiktok", "h", &config);
+        // (ts, post: Option<(id, posted_ts, interactions)>), stable-sorted by ts: snapshots first
+        let mut events: Vec<Look> = (0..=hours).map(|h| (T0 + h * 3600, None)).collect();
+        for &(id, posted_h, looks) in posts {
+            for &(observed_h, interactions) in looks {
+                events.push((T0 + observed_h * 3600, Some((id, T0 + posted_h * 3600, interactions))));
+            }
+        }
+        events.sort_by_key(|&(ts, _)| ts);
+        for (ts, post) in events {
+            let followers = followers_at((ts - T0) / 3600);
+            state.observe_followers(ts as f64, followers);
+            if let Some((id, posted_ts, interactions)) = post {
+                let observation = PostObservation {
+                    posted_ts,
+                    observed_ts: ts,
+                    interactions,
+                    followers,
+                    views: None,
+                    niches: vec![],
+                    comments: interactions / 20,
+                    prev_interactions: 0,
+                    prev_observed_ts: 0,
+                };
+                let latest = state.latest_ts;
+                state.posts.observe(id, observation, latest);
+            }
+        }
+        state
+    }
+
+    /// The short-window exceedance from hour `ref_h` to the latest observation.
+    fn exceedance(state: &AccountState, ref_h: i64, median_per_hour: f64, mad_per_hour: f64) -> Exceedance {
+        let config = EngineConfig::default();
+        let ref_ts = (T0 + ref_h * 3600) as f64;
+        let ref_followers = state.hourly.at_or_before(ref_ts).map_or(0, |(_, f)| f);
+        let hours = py_max((state.latest_ts - ref_ts) / HOUR, 1.0 / 60.0);
+        let sigma = py_max(1.4826 * mad_per_hour, 1.0);
+        let expected = median_per_hour * hours;
+        let threshold = py_max(
+            py_max(config.min_excess_followers as f64, config.short_min_relative * ref_followers as f64),
+            config.sigma_k * sigma * hours.sqrt(),
+        );
+        Exceedance {
+            window: Window::Short,
+            ref_ts,
+            ref_followers,
+            excess: (state.followers - ref_followers) as f64 - expected,
+            threshold,
+            expected,
+            baseline: Baseline { hour: ref_ts as i64 / 3600, median_per_hour, mad_per_hour, rates: 100 },
+            sigma,
+        }
+    }
+
+    fn verdict_of(state: &AccountState, found: &Exceedance, mentions: Option<&MentionBook>) -> Verdict {
+        let points: Vec<(i64, i64)> = state.hourly.between(found.ref_ts, state.latest_ts).collect();
+        classify(state, &EngineConfig::default(), found, &points, mentions, None)
+    }
+
+    /// Evidence as (name, value, detail), to compare with Python's.
+    fn evidence_of(verdict: &Verdict) -> Vec<(&str, f64, &str)> {
+        verdict.evidence.iter().map(|e| (e.name.as_str(), e.value, e.detail.as_str())).collect()
+    }
+
+    const USUAL: [i64; 6] = [580, 610, 600, 640, 590, 620];
+    const EARLY: [PostLooks; 6] = [
+        ("p0", 0, &[(13, USUAL[0])]),
+        ("p1", 6, &[(19, USUAL[1])]),
+        ("p2", 12, &[(25, USUAL[2])]),
+        ("p3", 18, &[(31, USUAL[3])]),
+        ("p4", 24, &[(37, USUAL[4])]),
+        ("p5", 30, &[(43, USUAL[5])]),
+    ];
+
+    fn with(extra: &[PostLooks]) -> Vec<PostLooks> {
+        EARLY.iter().copied().chain(extra.iter().copied()).collect()
+    }
+
+    fn surge(h: i64) -> i64 {
+        20_000 + 5 * h + if h > 60 { 100 * (h - 60) } else { 0 }
+    }
+
+    fn gradual(h: i64) -> i64 {
+        20_000 + 5 * h + if h > 60 { 150 * (h - 60) } else { 0 }
+    }
+
+    // Expected evidence below is what streams.core.classify.classify returns on the same
+    // account (built with AccountState.new, observe_followers and posts.observe).
+
+    const HEAD_OF_SURGE: [(&str, f64, &str); 8] = [
+        ("excess_growth", 1400.0, "followers grew by 1,470 (7.2%) in 14.0 h where the account's baseline of 5.0/h predicts 70; threshold 406 (short window)"),
+        ("robust_z", 126.2, "the excess is 126.2 robust standard deviations of the account's hourly growth (3.0/h)"),
+        ("max_post_engagement_ratio", 14.88, "the strongest post near the window has 9,000 interactions (about 9,000 over its lifetime), 14.9x the account's median of 605"),
+        ("observed_growth", 1470.0, "followers grew by 1,470, 1,400 above the 70 the account's baseline predicts"),
+        ("explained_growth", 2816.8, "posts near the window drew 8,395 interactions beyond the account's usual 605 per post, which explain 2,817 new followers (credited up to 3x: 8,451)"),
+        ("unexplained_growth", -7050.5, "-7,051 followers above the baseline are not explained by engagement (a spike from 406)"),
+        ("followers_per_interaction", 0.3355, "0.336 new followers per extra interaction (1.00% of the audience per median post of extra engagement), the micro tier's prior"),
+        ("max_post_comment_ratio", 15.0, "a post near the window has 450 comments, 15.0x the usual (giveaways and shout-outs draw comments)"),
+    ];
+
+    #[test]
+    fn a_viral_post_explains_smooth_growth_as_organic() {
+        let state = account("tiktok:viral", surge, 74, &with(&[("v", 60, &[(61, 2500), (74, 9000)])]));
+        let verdict = verdict_of(&state, &exceedance(&state, 60, 5.0, 2.0), None);
+        assert_eq!(verdict.classification, Classification::OrganicBreakout);
+        assert!(!verdict.undecided);
+        assert_eq!(verdict.hold_s, 43_200.0);
+        assert_eq!(evidence_of(&verdict), HEAD_OF_SURGE.to_vec());
+    }
+
+    #[test]
+    fn a_step_without_engagement_is_a_suspected_purchase_with_its_tell_tales() {
+        fn bought(h: i64) -> i64 {
+            20_000 + 5 * h + if h >= 70 { 5000 - 200 * (h - 70) } else { 0 }
+        }
+        let state = account("tiktok:bought", bought, 74, &with(&[("q1", 50, &[(64, 610)]), ("q2", 60, &[(73, 600)])]));
+        let verdict = verdict_of(&state, &exceedance(&state, 66, 5.0, 2.0), None);
+        assert_eq!(verdict.classification, Classification::SuspectedPurchase);
+        assert!(!verdict.undecided, "a single step is decided at once");
+        assert_eq!(verdict.hold_s, 43_200.0);
+        assert_eq!(
+            evidence_of(&verdict),
+            vec![
+                ("excess_growth", 4200.0, "followers grew by 4,240 (20.9%) in 8.0 h where the account's baseline of 5.0/h predicts 40; threshold 407 (short window)"),
+                ("robust_z", 500.8, "the excess is 500.8 robust standard deviations of the account's hourly growth (3.0/h)"),
+                ("max_post_engagement_ratio", 1.01, "the strongest post near the window has 610 interactions (about 610 over its lifetime), 1.0x the account's median of 605"),
+                ("observed_growth", 4240.0, "followers grew by 4,240, 4,200 above the 40 the account's baseline predicts"),
+                ("explained_growth", 0.2, "posts near the window drew 1 interactions beyond the account's usual 605 per post, which explain 0 new followers (credited up to 3x: 1)"),
+                ("unexplained_growth", 4199.4, "4,199 followers above the baseline are not explained by engagement (a spike from 407)"),
+                ("followers_per_interaction", 0.336, "0.336 new followers per extra interaction (1.00% of the audience per median post of extra engagement), the micro tier's prior"),
+                ("round_number_jump", 5000.0, "a single jump of 5,005 followers is within 0 of 5,000"),
+                ("spike_then_decay", 0.155, "16% of the gained followers were lost again after the peak of 25,350"),
+                ("engagement_rate_change", 0.807, "engagement rate after the jump is 0.81x the rate before: the new followers do not engage"),
+            ]
+        );
+    }
+
+    const GRADUAL_HEAD: [(&str, f64, &str); 7] = [
+        ("excess_growth", 1800.0, "followers grew by 1,860 (9.2%) in 12.0 h where the account's baseline of 5.0/h predicts 60; threshold 406 (short window)"),
+        ("robust_z", 175.2, "the excess is 175.2 robust standard deviations of the account's hourly growth (3.0/h)"),
+        ("max_post_engagement_ratio", 1.01, "the strongest post near the window has 610 interactions (about 610 over its lifetime), 1.0x the account's median of 605"),
+        ("observed_growth", 1860.0, "followers grew by 1,860, 1,800 above the 60 the account's baseline predicts"),
+        ("explained_growth", 0.2, "posts near the window drew 1 interactions beyond the account's usual 605 per post, which explain 0 new followers (credited up to 3x: 1)"),
+        ("unexplained_growth", 1799.4, "1,799 followers above the baseline are not explained by engagement (a spike from 406)"),
+        ("followers_per_interaction", 0.3355, "0.336 new followers per extra interaction (1.00% of the audience per median post of extra engagement), the micro tier's prior"),
+    ];
+
+    #[test]
+    fn unexplained_gradual_growth_is_held_until_the_posts_tell() {
+        let state = account("tiktok:gradual", gradual, 72, &with(&[("q1", 50, &[(64, 610)])]));
+        let verdict = verdict_of(&state, &exceedance(&state, 60, 5.0, 2.0), None);
+        assert_eq!(verdict.classification, Classification::SuspectedPurchase);
+        assert!(verdict.undecided);
+        assert_eq!(verdict.hold_s, EngineConfig::default().audience_hold_s);
+        let mut expected = GRADUAL_HEAD.to_vec();
+        expected.push((
+            "engagement_rate_change",
+            0.969,
+            "engagement rate after the jump is 0.97x the rate before: the new followers do not engage",
+        ));
+        assert_eq!(evidence_of(&verdict), expected);
+    }
+
+    #[test]
+    fn a_shout_out_by_a_large_account_explains_growth() {
+        let state = account("tiktok:gradual", gradual, 72, &with(&[("q1", 50, &[(64, 610)])]));
+        let mut book = MentionBook::default();
+        let (posted, seen) = ((T0 + 58 * 3600) as f64, (T0 + 59 * 3600) as f64);
+        book.record("instagram:bigstar", Some("go follow @gradual!"), posted, 400_000, Some(seen));
+        let verdict = verdict_of(&state, &exceedance(&state, 60, 5.0, 2.0), Some(&book));
+        assert_eq!(verdict.classification, Classification::OrganicBreakout);
+        assert!(!verdict.undecided);
+        let mut expected = GRADUAL_HEAD.to_vec();
+        expected.push((
+            "mentioned_by_followers",
+            400_000.0,
+            "instagram:bigstar (400,000 followers) mentioned the account +2.0 h before the window",
+        ));
+        assert_eq!(evidence_of(&verdict), expected);
+    }
+
+    #[test]
+    fn a_step_hidden_in_a_viral_surge_is_still_a_purchase() {
+        fn hidden(h: i64) -> i64 {
+            surge(h) + if h >= 66 { 4000 } else { 0 }
+        }
+        let state = account("tiktok:hidden", hidden, 74, &with(&[("v", 60, &[(61, 2500), (74, 9000)])]));
+        let found = exceedance(&state, 60, 5.0, 2.0);
+        let step = "3,970 followers arrived within 1.0 h (8.0 h ago) beyond what the growth around it allows people \
+                    finding the posts (a spike from 416): a step, not a surge";
+        let hidden = hidden_step(&state, &EngineConfig::default(), &found);
+        assert!(!hidden.pending);
+        assert_eq!(hidden.evidence, Some(Evidence::new("step_beyond_arrivals", 3970.2, step.to_owned())));
+        let verdict = verdict_of(&state, &found, None);
+        assert_eq!(verdict.classification, Classification::SuspectedPurchase);
+        assert!(!verdict.undecided);
+        let evidence = evidence_of(&verdict);
+        assert_eq!(evidence[0].2, "followers grew by 5,470 (26.9%) in 14.0 h where the account's baseline of 5.0/h predicts 70; threshold 406 (short window)");
+        assert_eq!(evidence[5], ("unexplained_growth", -3050.5, "-3,051 followers above the baseline are not explained by engagement (a spike from 406)"));
+        assert_eq!(evidence[8], ("step_beyond_arrivals", 3970.2, step));
+        assert_eq!(evidence[9], ("engagement_rate_change", 11.609, "engagement rate after the jump is 11.61x the rate before: the new followers do not engage"));
+        assert_eq!(evidence.len(), 10);
+    }
+
+    #[test]
+    fn smooth_growth_from_posts_hides_no_step() {
+        let state = account("tiktok:viral", surge, 74, &with(&[("v", 60, &[(61, 2500), (74, 9000)])]));
+        let hidden = hidden_step(&state, &EngineConfig::default(), &exceedance(&state, 60, 5.0, 2.0));
+        assert_eq!(hidden, HiddenStep { evidence: None, pending: false });
+    }
+
+    fn audience(posts: usize, slope: f64, standard_error: f64) -> AudienceResponse {
+        AudienceResponse { verdict: None, posts, slope, standard_error }
+    }
+
+    fn newcomers(pairs: usize, slope: f64, standard_error: f64) -> NewcomerResponse {
+        NewcomerResponse { verdict: None, pairs, controls: 3, slope, standard_error, newcomers: 0.1, lift: 0.05 }
+    }
+
+    #[test]
+    fn two_inconclusive_tests_can_say_people_together() {
+        let config = EngineConfig::default();
+        // z 1.5 and 1.5: neither reaches 2 alone, together (1.5 + 1.5) / sqrt 2 = 2.12 does
+        assert!(engaged_together(&audience(2, 0.8, 0.2), &newcomers(1, 0.425, 0.2), &config));
+        // z 1.0 and 1.5: (2.5) / sqrt 2 = 1.77
+        assert!(!engaged_together(&audience(2, 0.7, 0.2), &newcomers(1, 0.425, 0.2), &config));
+        // one test without data says nothing
+        assert!(!engaged_together(&audience(0, 5.0, 0.1), &newcomers(1, 5.0, 0.1), &config));
+        assert!(!engaged_together(&audience(3, 5.0, 0.1), &newcomers(0, 5.0, 0.1), &config));
+    }
+
+    // Python's format() of each value, printed by CPython 3.11.
+    const VALUES: [f64; 24] = [
+        0.0, -0.0, 0.5, 1.5, 2.5, -0.5, -0.4, 999.95, 999.5, 1e6, -1234567.891, 0.125, 0.375, 1e20, 1234.5, 12345.65,
+        -999.95, f64::INFINITY, f64::NEG_INFINITY, f64::NAN, 0.05, 0.005, 0.9995, 1e-5,
+    ];
+
+    fn formatted(format: fn(f64) -> String) -> Vec<String> {
+        VALUES.iter().map(|&x| format(x)).collect()
+    }
+
+    #[test]
+    fn fixed_formats_round_as_python_does() {
+        assert_eq!(
+            formatted(|x| fixed(x, 1)),
+            ["0.0", "-0.0", "0.5", "1.5", "2.5", "-0.5", "-0.4", "1000.0", "999.5", "1000000.0", "-1234567.9", "0.1",
+             "0.4", "100000000000000000000.0", "1234.5", "12345.6", "-1000.0", "inf", "-inf", "nan", "0.1", "0.0",
+             "1.0", "0.0"]
+        );
+        assert_eq!(
+            formatted(|x| signed_fixed(x, 1)),
+            ["+0.0", "-0.0", "+0.5", "+1.5", "+2.5", "-0.5", "-0.4", "+1000.0", "+999.5", "+1000000.0", "-1234567.9",
+             "+0.1", "+0.4", "+100000000000000000000.0", "+1234.5", "+12345.6", "-1000.0", "+inf", "-inf", "+nan",
+             "+0.1", "+0.0", "+1.0", "+0.0"]
+        );
+        assert_eq!(
+            formatted(|x| signed_fixed(x, 3)),
+            ["+0.000", "-0.000", "+0.500", "+1.500", "+2.500", "-0.500", "-0.400", "+999.950", "+999.500",
+             "+1000000.000", "-1234567.891", "+0.125", "+0.375", "+100000000000000000000.000", "+1234.500",
+             "+12345.650", "-999.950", "+inf", "-inf", "+nan", "+0.050", "+0.005", "+1.000", "+0.000"]
+        );
+    }
+
+    #[test]
+    fn thousands_are_separated_as_python_does() {
+        assert_eq!(
+            formatted(|x| fixed_grouped(x, 0)),
+            ["0", "-0", "0", "2", "2", "-0", "-0", "1,000", "1,000", "1,000,000", "-1,234,568", "0", "0",
+             "100,000,000,000,000,000,000", "1,234", "12,346", "-1,000", "inf", "-inf", "nan", "0", "0", "1", "0"]
+        );
+        assert_eq!(
+            formatted(|x| fixed_grouped(x, 1)),
+            ["0.0", "-0.0", "0.5", "1.5", "2.5", "-0.5", "-0.4", "1,000.0", "999.5", "1,000,000.0", "-1,234,567.9",
+             "0.1", "0.4", "100,000,000,000,000,000,000.0", "1,234.5", "12,345.6", "-1,000.0", "inf", "-inf", "nan",
+             "0.1", "0.0", "1.0", "0.0"]
+        );
+        let ints = [0, 7, -7, 999, 1000, -1000, 1_234_567, -1_234_567, 1_000_000_000_000_000];
+        assert_eq!(
+            ints.map(int_grouped),
+            ["0", "7", "-7", "999", "1,000", "-1,000", "1,234,567", "-1,234,567", "1,000,000,000,000,000"]
+        );
+    }
+
+    #[test]
+    fn percents_multiply_by_a_hundred_first() {
+        assert_eq!(
+            formatted(|x| percent(x, 0)),
+            ["0%", "-0%", "50%", "150%", "250%", "-50%", "-40%", "99995%", "99950%", "100000000%", "-123456789%",
+             "12%", "38%", "10000000000000000000000%", "123450%", "1234565%", "-99995%", "inf%", "-inf%", "nan%",
+             "5%", "0%", "100%", "0%"]
+        );
+        assert_eq!(
+            formatted(|x| percent(x, 1)),
+            ["0.0%", "-0.0%", "50.0%", "150.0%", "250.0%", "-50.0%", "-40.0%", "99995.0%", "99950.0%",
+             "100000000.0%", "-123456789.1%", "12.5%", "37.5%", "10000000000000000000000.0%", "123450.0%",
+             "1234565.0%", "-99995.0%", "inf%", "-inf%", "nan%", "5.0%", "0.5%", "100.0%", "0.0%"]
+        );
+        assert_eq!(
+            formatted(|x| percent(x, 2)),
+            ["0.00%", "-0.00%", "50.00%", "150.00%", "250.00%", "-50.00%", "-40.00%", "99995.00%", "99950.00%",
+             "100000000.00%", "-123456789.10%", "12.50%", "37.50%", "10000000000000000000000.00%", "123450.00%",
+             "1234565.00%", "-99995.00%", "inf%", "-inf%", "nan%", "5.00%", "0.50%", "99.95%", "0.00%"]
+        );
+    }
+
+    #[test]
+    fn general_format_keeps_six_significant_digits() {
+        assert_eq!(
+            formatted(general),
+            ["0", "-0", "0.5", "1.5", "2.5", "-0.5", "-0.4", "999.95", "999.5", "1e+06", "-1.23457e+06", "0.125",
+             "0.375", "1e+20", "1234.5", "12345.6", "-999.95", "inf", "-inf", "nan", "0.05", "0.005", "0.9995",
+             "1e-05"]
+        );
+        let more = [3.0, 2.5, 123456.0, 1234567.0, 0.0001, 0.00001234, 1e16, 100000.0, 999999.5, 0.1 + 0.2];
+        assert_eq!(
+            more.map(general),
+            ["3", "2.5", "123456", "1.23457e+06", "0.0001", "1.234e-05", "1e+16", "100000", "1e+06", "0.3"]
+        );
+    }
+
+    #[test]
+    fn the_largest_step_is_the_first_of_equal_rises() {
+        let points = [(0, 100), (1800, 150), (5400, 250), (9000, 350), (9060, 400)];
+        assert_eq!(largest_step(&points), (100, 1.0, 5400));
+        assert_eq!(largest_step(&[(7200, 10)]), (0, 1.0, 7200));
+        assert_eq!(largest_step(&[(0, 10), (30, 20)]), (10, 1.0 / 60.0, 30));
+    }
 }
