@@ -77,6 +77,15 @@ class NativeEngine:
         """Queue new posts' tag observations from now on."""
     def take_tag_observations(self) -> list[tuple[str, list[str], list[str], str, int, float, float, float]]:
         """(post_id, tags, niches, account_id, followers, rate, weight, ts) queued since the last call."""
+    def cluster_cohorts(self) -> None:
+        """Cohorts shared by a cluster from now on (ClusterCohorts): summaries in, contributions out."""
+    def take_cohort_contributions(self) -> list[tuple[str, str, str | None, int | None, int]]:
+        """(niche, account_id, tier, bin, version) queued since the last call (tier, bin None: left the niche)."""
+    def set_cohort_summary(self, niche: str, tiers: dict[str, list[int]]) -> None:
+        """Replace the niche's histograms with the cluster's summary (ValueError for an unknown tier)."""
+    def remove_cohort_niche(self, niche: str) -> None: ...
+    def cohort_histograms(self) -> list[tuple[str, str, list[int]]]:
+        """(niche, tier, counts by bin) of every histogram, in the order it entered the book."""
     def holds(self, account_id: str) -> bool: ...
     def forget_partitions(self, partitions: list[int]) -> int:
         """Drop the accounts last processed (or loaded) from these partitions (moved to another worker); how many."""

@@ -58,6 +58,7 @@ class NativeWorkerEngine:
         self.config = config if config is not None else EngineConfig()
         self.native = NativeEngine(dataclasses.asdict(self.config), [], record_mentions=False)
         self.native.share_tags()
+        self.native.cluster_cohorts()
         self.matcher = NicheMatcher()  # the same niche set, for the Python readers of it
         self.tags = tags if tags is not None else TagBook()
         self.tags.tracked_of = self.matcher.tags_of

@@ -26,6 +26,7 @@ from typing import Any, Protocol
 
 import orjson
 
+from streams.core.cohorts import Contribution
 from streams.core.state import AccountState
 from streams.core.tagstats import TagObservation
 from streams.dlq import BadRecord
@@ -38,6 +39,7 @@ from streams.pipeline import (
     Record,
     count_alert,
     count_batch,
+    contribution_records,
     count_profile,
     dead_letter,
     skip_reason,
@@ -173,6 +175,9 @@ class NativePipeline:
             count_profile(self.metrics, first, second, third)
 
     def _take_cluster_records(self, result: BatchResult) -> None:
+        contributions = self.engine.native.take_cohort_contributions()
+        if contributions:
+            result.contributions += contribution_records(Contribution(*c) for c in contributions)
         observations = self.engine.native.take_tag_observations()
         if observations:
             result.tag_observations += tag_observation_records(TagObservation(*o) for o in observations)  # type: ignore[arg-type]

@@ -11,6 +11,7 @@ use pyo3::types::{PyBytes, PyDict, PyList, PyTuple};
 use crate::decode;
 use crate::engine::config::{EngineConfig, Tier, TierBounds};
 use crate::engine::output::Output;
+use crate::engine::scoring::CohortBook;
 use crate::engine::state::AccountState;
 use crate::engine::batch::{process_records, RawRecord};
 use crate::engine::Engine;
@@ -329,6 +330,45 @@ impl NativeEngine {
             }
         }
         Ok(list)
+    }
+
+    /// Cohorts shared by a cluster from now on (streams/core/cohorts.py `ClusterCohorts`):
+    /// percentiles come from the summaries given to `set_cohort_summary`, and an account
+    /// moving between bins queues a contribution (`take_cohort_contributions`) instead of
+    /// changing the histograms. The histograms held so far are dropped.
+    fn cluster_cohorts(&mut self) {
+        self.engine.cohorts = CohortBook::cluster();
+    }
+
+    /// The queued cohort contributions, oldest first: `(niche, account_id, tier, bin,
+    /// version)`, tier and bin None when the account left the niche.
+    fn take_cohort_contributions<'py>(&mut self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
+        let list = PyList::empty(py);
+        for c in self.engine.cohorts.take_outbox() {
+            list.append((c.niche, c.account_id, c.tier.map(Tier::as_str), c.bin, c.version))?;
+        }
+        Ok(list)
+    }
+
+    /// Replace a niche's histograms with the cluster's summary: `{tier: [counts by bin]}`.
+    fn set_cohort_summary(&mut self, niche: &str, tiers: &Bound<'_, PyDict>) -> PyResult<()> {
+        let mut parsed = Vec::with_capacity(tiers.len());
+        for (tier, counts) in tiers.iter() {
+            let name: String = tier.extract()?;
+            let tier = Tier::parse(&name).ok_or_else(|| PyValueError::new_err(format!("unknown tier {name:?}")))?;
+            parsed.push((tier, counts.extract::<Vec<i64>>()?));
+        }
+        self.engine.cohorts.set_summary(niche, parsed);
+        Ok(())
+    }
+
+    fn remove_cohort_niche(&mut self, niche: &str) {
+        self.engine.cohorts.remove_niche(niche);
+    }
+
+    /// Every cohort histogram as `(niche, tier, counts)`, in the order it entered the book.
+    fn cohort_histograms(&self) -> Vec<(String, &'static str, Vec<i64>)> {
+        self.engine.cohorts.histograms().into_iter().map(|((niche, tier), counts)| (niche, tier.as_str(), counts)).collect()
     }
 
     /// Whether the engine holds the account's state.

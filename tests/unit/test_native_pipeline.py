@@ -15,10 +15,12 @@ from schemas.events import NicheDefinition
 from streams._native import NativeEngine
 from streams.agents.accounts import PartitionStore
 from streams.changelog import COMPACT_STATE, decode_state
+from streams.core.cohorts import ClusterCohorts
 from streams.core.config import EngineConfig
 from streams.core.engine import Engine
 from streams.core.state import AccountState
 from streams.core.synthetic import AccountSpec, account_events
+from streams.core.tagstats import TagBook
 from streams.metrics import Metrics
 from streams.native_engine import NativeWorkerEngine
 from streams.native_pipeline import NativePipeline, state_bytes
@@ -49,9 +51,10 @@ class MemoryWriter:
 
 
 def python_line() -> tuple[Pipeline, MemoryWriter, CollectorRegistry]:
+    """The Python engine as a worker builds it (streams/app.py)."""
     registry, writer = CollectorRegistry(), MemoryWriter()
     metrics = Metrics(registry)
-    engine = Engine(niches=[PENS])
+    engine = Engine(niches=[PENS], tags=TagBook(), cohorts=ClusterCohorts(), record_mentions=False, share_tags=True)
     engine.store = PartitionStore(writer, engine.config, metrics)  # type: ignore[arg-type]
     return Pipeline(engine, metrics), writer, registry
 
@@ -87,6 +90,8 @@ def outgoing(result: BatchResult) -> dict[str, list[tuple[Any, ...]]]:
         "profiles": [(o.key, orjson.loads(o.value)) for o in result.profiles],
         "dead_letters": [(d.record, d.reason, d.reason_class) for d in result.dead_letters],
         "rekeyed": list(result.rekeyed),
+        "contributions": [(o.key, orjson.loads(o.value)) for o in result.contributions],
+        "tag_observations": [orjson.loads(o.value) for o in result.tag_observations],
         "skipped": list(result.skipped),
     }
 
@@ -187,9 +192,13 @@ def test_simulated_accounts_give_the_python_pipelines_alerts_profiles_counts_and
     )
     python, python_writer, python_registry = python_line()
     native, native_writer, native_registry = native_line()
+    kinds: set[str] = set()
     for start in range(0, len(batch), 500):  # several fetched batches
         chunk = batch[start : start + 500]
-        assert outgoing(native.process(chunk, now=NOW)) == outgoing(python.process(chunk, now=NOW))
+        got = outgoing(native.process(chunk, now=NOW))
+        assert got == outgoing(python.process(chunk, now=NOW))
+        kinds |= {kind for kind, items in got.items() if items}
+    assert {"alerts", "profiles", "contributions", "tag_observations"} <= kinds
     assert samples(native_registry) == samples(python_registry)
     assert set(native_writer.data) == set(python_writer.data)
     for key, compact in native_writer.data.items():
@@ -213,10 +222,48 @@ def test_a_revoked_partitions_accounts_are_read_again_from_the_table() -> None:
 @needs_native_detection
 def test_new_posts_tag_observations_go_out_as_the_python_pipelines_records() -> None:
     python, _, _ = python_line()
-    python.engine.tag_outbox = []
     native, _, _ = native_line()
     key = b"instagram:inkjournal"
     batch = records((key, post_bytes()), (key, post_bytes(likes=950)), (key, post_bytes(post_id="p2")))
     expected, got = python.process(batch, now=NOW), native.process(batch, now=NOW)
     assert [orjson.loads(o.value) for o in got.tag_observations] == [orjson.loads(o.value) for o in expected.tag_observations]
     assert len(orjson.loads(got.tag_observations[0].value)["observations"]) == 2
+
+
+@needs_native_detection
+@pytest.mark.parametrize("threshold", [0.0, 0.002])
+def test_settling_against_the_clusters_cohort_summary_republishes_what_the_python_pipeline_does(threshold: float) -> None:
+    batch = simulated(
+        AccountSpec("instagram:steady", followers=15_000, scenario="organic"),
+        AccountSpec("instagram:quiet", followers=40_000, scenario="organic"),
+    )
+    python, python_writer, _ = python_line()
+    native, native_writer, _ = native_line()
+    python.process(batch, now=NOW)
+    native.process(batch, now=NOW)
+    summary = {"micro": [0] * 20 + [5] * 10 + [0] * 34, "nano": [1] * 64}  # the cluster's, from niches.cohorts
+    python.engine.cohorts.set_summary("pens", summary)
+    native.engine.cohorts.set_summary("pens", summary)
+    ids = ["instagram:steady", "instagram:quiet"]
+    expected, got = python.settle(ids, threshold), native.settle(ids, threshold)
+    assert got.profiles and outgoing(got) == outgoing(expected)
+    for key, compact in native_writer.data.items():
+        assert decode_state(compact, key.decode(), EngineConfig()).to_dict() == python_writer.data[key].to_dict()
+
+
+@needs_native_detection
+def test_a_native_worker_takes_over_a_python_workers_table_and_decides_as_the_python_worker_would() -> None:
+    batch = simulated(
+        AccountSpec("instagram:bought", followers=20_000, scenario="purchase_step", amount=5_000),
+        AccountSpec("instagram:steady", followers=15_000, scenario="organic"),
+    )
+    half = len(batch) // 2
+    python, python_writer, _ = python_line()
+    python.process(batch[:half], now=NOW)
+    native, native_writer, _ = native_line()
+    native_writer.data = {key: state.to_dict() for key, state in python_writer.data.items()}  # recovered from the changelog
+    for start in range(half, len(batch), 300):
+        chunk = batch[start : start + 300]
+        assert outgoing(native.process(chunk, now=NOW)) == outgoing(python.process(chunk, now=NOW))
+    for key, compact in native_writer.data.items():
+        assert decode_state(compact, key.decode(), EngineConfig()).to_dict() == python_writer.data[key].to_dict()
