@@ -453,6 +453,7 @@ impl AccountState {
             baselines,
             scored_ts,
             settled_ts: 0.0,
+            arrival: 0,
         })
     }
 }

@@ -78,6 +78,8 @@ pub struct Engine {
     pub stats: EngineStats,
     /// New posts' tag observations, when they are shared (None: not collected).
     pub tag_outbox: Option<Vec<TagObservation>>,
+    /// accounts processed so far (`AccountState::arrival`)
+    arrivals: u64,
 }
 
 /// One observation's fields (a snapshot has no post part).
@@ -108,6 +110,7 @@ impl Engine {
             record_mentions: true,
             stats: EngineStats::default(),
             tag_outbox: None,
+            arrivals: 0,
         }
     }
 
@@ -148,6 +151,10 @@ impl Engine {
             }
         };
         self.stats.events += 1;
+        if state.arrival == 0 {
+            self.arrivals += 1;
+            state.arrival = self.arrivals;
+        }
         if ts > state.seen_ts {
             state.seen_ts = ts;
         }
@@ -239,8 +246,11 @@ impl Engine {
 
     /// Every buffered observation applied (the end of a replay); nothing without a delay.
     pub fn flush(&mut self, outputs: &mut Vec<Output>) {
-        let ids: Vec<String> = self.store.iter().filter(|(_, s)| !s.buffer.is_empty()).map(|(k, _)| k.clone()).collect();
-        for id in ids {
+        // In the order the accounts arrived, as the Python engine walks its store.
+        let mut waiting: Vec<(u64, String)> =
+            self.store.iter().filter(|(_, s)| !s.buffer.is_empty()).map(|(k, s)| (s.arrival, k.clone())).collect();
+        waiting.sort();
+        for (_, id) in waiting {
             let Some(mut state) = self.store.remove(&id) else { continue };
             let mut buffered = std::mem::take(&mut state.buffer);
             buffered.sort_by(Observation::order_cmp);

@@ -158,6 +158,9 @@ pub struct AccountState {
     pub scored_ts: f64,
     /// latest_ts when a settle pass last rescored it (not persisted)
     pub settled_ts: f64,
+    /// when this engine first processed the account (1, 2, ...; 0: not yet; not
+    /// persisted): the order a Python dict keeps, which `Engine::flush` follows
+    pub arrival: u64,
 }
 
 impl AccountState {
@@ -182,6 +185,7 @@ impl AccountState {
             baselines: Baselines::default(),
             scored_ts: 0.0,
             settled_ts: 0.0,
+            arrival: 0,
         }
     }
 
@@ -378,6 +382,7 @@ impl AccountState {
             baselines,
             scored_ts: raw.get("S").and_then(Value::as_f64).unwrap_or(0.0),
             settled_ts: 0.0,
+            arrival: 0,
         })
     }
 }
