@@ -79,8 +79,8 @@ pub fn is_redelivery(state: &AccountState, event: &Event<'_>, niches: &[String])
         }
         Event::Snapshot(s) => {
             let ts = s.observed_at.epoch_us.div_euclid(1_000_000);
-            let bucket = state.hourly.buckets.get(&bucket_index(ts as f64, state.hourly.width));
-            bucket == Some(&(ts, s.followers)) && ((ts as f64) < state.latest_ts || s.handle == state.handle)
+            let bucket = state.hourly.bucket(bucket_index(ts as f64, state.hourly.width));
+            bucket == Some((ts, s.followers)) && ((ts as f64) < state.latest_ts || s.handle == state.handle)
         }
     }
 }

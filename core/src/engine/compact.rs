@@ -74,9 +74,9 @@ impl Writer {
     }
 
     fn ring(&mut self, ring: &BucketRing) {
-        self.u(ring.buckets.len() as u64);
+        self.u(ring.len() as u64);
         let (mut index, mut followers) = (0i64, 0i64);
-        for (&i, &(ts, f)) in &ring.buckets {
+        for (i, (ts, f)) in ring.indexed() {
             self.i(i - index);
             self.i(ts - (i as f64 * ring.width) as i64);
             self.i(f - followers);
@@ -170,7 +170,7 @@ impl<'a> Reader<'a> {
             index += self.i()?;
             let ts = (index as f64 * width) as i64 + self.i()?;
             followers += self.i()?;
-            ring.buckets.insert(index, (ts, followers));
+            ring.restore(index, (ts, followers));
         }
         Ok(ring)
     }

@@ -72,6 +72,21 @@ impl BucketRing {
             .find(|&(t, _)| t as f64 <= ts)
     }
 
+    /// The observation kept in the bucket `index`, if any.
+    pub fn bucket(&self, index: i64) -> Option<(i64, i64)> {
+        self.buckets.get(&index).copied()
+    }
+
+    /// `(index, (ts, followers))` oldest first.
+    pub fn indexed(&self) -> impl Iterator<Item = (i64, (i64, i64))> + '_ {
+        self.buckets.iter().map(|(&i, &entry)| (i, entry))
+    }
+
+    /// Put an observation in its bucket as it was kept (restoring a ring, oldest first).
+    pub fn restore(&mut self, index: i64, entry: (i64, i64)) {
+        self.buckets.insert(index, entry);
+    }
+
     pub fn earliest(&self) -> Option<(i64, i64)> {
         self.buckets.first_key_value().map(|(_, &entry)| entry)
     }
