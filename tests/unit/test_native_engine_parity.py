@@ -41,3 +41,23 @@ def test_the_comparison_sees_a_difference() -> None:
     python_outputs, _ = python_run(lines, niches, EngineConfig())
     native_outputs, _ = native_run(lines, niches, EngineConfig(sigma_k=3.0, material_score_change=0.01))
     assert differences(python_outputs, native_outputs) != []
+
+
+@pytest.mark.parametrize("family", ["first", "second"])
+def test_the_compact_state_reads_back_as_the_same_state(family: str) -> None:
+    import dataclasses
+
+    import orjson
+
+    from streams._native import NativeEngine, state_as_json
+
+    lines, niches = scenario_lines(family, 17, ACCOUNTS, DAYS)
+    engine = NativeEngine(dataclasses.asdict(EngineConfig()), list(niches.items()))
+    engine.process_batch(lines)
+    accounts = engine.accounts()
+    assert accounts
+    for account in accounts:
+        compact = engine.compact_state(account)
+        assert compact is not None and compact[0] == 2
+        assert orjson.loads(state_as_json(compact)) == orjson.loads(engine.state(account))
+        assert len(compact) * 2 < len(engine.state(account))

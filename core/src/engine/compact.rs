@@ -5,16 +5,17 @@
 //!
 //! ```text
 //!   0x02                      format tag (a JSON state, format 1, starts with '{')
-//!   account_id platform handle                     strings: varint length + UTF-8
+//!   platform handle [account_id]                   strings: varint length + UTF-8; the
+//!                                                  id only when it is not platform:handle
 //!   latest_ts seen_ts scored_ts                    f64, little endian (exact)
 //!   followers                                      varint
-//!   hourly, daily rings       count, then per bucket: index step from the previous
-//!                             (the first: absolute), ts - index*width, followers step
-//!   niche names               count + strings: posts refer to them by position
-//!   posts (first-seen order)  id (a suffix when it starts with the account id), posted
-//!                             from latest_ts, observed from posted, interactions,
-//!                             followers from the account's, views + 1 (0: none), niche
-//!                             positions, comments, previous interactions, previous gap
+//!   hourly, daily rings       count, then per bucket the steps from the previous one of:
+//!                             its index, its ts - index*width, its followers
+//!   niche names               count + strings: a post's niches are a bit set over them
+//!   posts (first-seen order)  id (bytes shared with the previous post's id + the rest),
+//!                             posted from the previous post's, observed from posted,
+//!                             interactions, followers from the account's, views + 1
+//!                             (0: none), niches, comments, previous interactions and gap
 //!   buffer, episode, pending, purchase alerts, last profile, cohort entry, baselines
 //! ```
 //!
@@ -75,12 +76,14 @@ impl Writer {
 
     fn ring(&mut self, ring: &BucketRing) {
         self.u(ring.len() as u64);
-        let (mut index, mut followers) = (0i64, 0i64);
+        let (mut index, mut offset, mut followers) = (0i64, 0i64, 0i64);
         for (i, (ts, f)) in ring.indexed() {
+            let at = ts - (i as f64 * ring.width) as i64;
             self.i(i - index);
-            self.i(ts - (i as f64 * ring.width) as i64);
+            self.i(at - offset);
             self.i(f - followers);
             index = i;
+            offset = at;
             followers = f;
         }
     }
@@ -165,15 +168,27 @@ impl<'a> Reader<'a> {
 
     fn ring(&mut self, width: f64, keep: usize) -> Result<BucketRing, StateError> {
         let mut ring = BucketRing::new(width, keep);
-        let (mut index, mut followers) = (0i64, 0i64);
+        let (mut index, mut offset, mut followers) = (0i64, 0i64, 0i64);
         for _ in 0..self.n()? {
             index += self.i()?;
-            let ts = (index as f64 * width) as i64 + self.i()?;
+            offset += self.i()?;
             followers += self.i()?;
-            ring.restore(index, (ts, followers));
+            ring.restore(index, ((index as f64 * width) as i64 + offset, followers));
         }
         Ok(ring)
     }
+}
+
+/// Bytes two strings share at their start, at a character boundary.
+fn common_prefix(a: &str, b: &str) -> usize {
+    let mut n = 0;
+    for ((i, x), y) in a.char_indices().zip(b.chars()) {
+        if x != y {
+            return i;
+        }
+        n = i + x.len_utf8();
+    }
+    n
 }
 
 fn tier_byte(tier: Tier) -> u8 {
@@ -185,9 +200,14 @@ impl AccountState {
     pub fn to_compact(&self) -> Vec<u8> {
         let mut w = Writer { out: Vec::with_capacity(1024) };
         w.out.push(COMPACT_FORMAT);
-        w.s(&self.account_id);
         w.s(&self.platform);
         w.s(&self.handle);
+        if self.account_id == format!("{}:{}", self.platform, self.handle) {
+            w.u(0);
+        } else {
+            w.u(1);
+            w.s(&self.account_id);
+        }
         w.f(self.latest_ts);
         w.f(self.seen_ts);
         w.f(self.scored_ts);
@@ -202,32 +222,37 @@ impl AccountState {
                 }
             }
         }
+        // A post's niches: a bit set over the names, which are sorted, when every post's
+        // niches are sorted and distinct (as niche matching gives them); lists otherwise.
+        names.sort_unstable();
         w.u(names.len() as u64);
         for name in &names {
             w.s(name);
         }
-        let latest = self.latest_ts as i64;
+        let sets = names.len() <= 64 && self.posts.values().all(|p| p.niches.windows(2).all(|w| w[0] < w[1]));
+        w.flag(sets);
+        let (mut previous_id, mut previous_posted) = ("", self.latest_ts as i64);
         w.u(self.posts.posts.len() as u64);
         for (id, p) in &self.posts.posts {
-            match id.strip_prefix(self.account_id.as_str()) {
-                Some(suffix) if !self.account_id.is_empty() => {
-                    w.u(1);
-                    w.s(suffix);
-                }
-                _ => {
-                    w.u(0);
-                    w.s(id);
-                }
-            }
-            w.i(p.posted_ts - latest);
+            let shared = common_prefix(previous_id, id);
+            w.u(shared as u64);
+            w.s(&id[shared..]);
+            w.i(p.posted_ts - previous_posted);
             w.i(p.observed_ts - p.posted_ts);
             w.i(p.interactions);
             w.i(p.followers - self.followers);
             w.u(p.views.map_or(0, |v| (v as u64).wrapping_add(1)));
-            w.u(p.niches.len() as u64);
-            for niche in &p.niches {
-                w.u(names.iter().position(|n| n == niche).unwrap_or(0) as u64);
+            let positions = p.niches.iter().map(|niche| names.iter().position(|n| n == niche).unwrap_or(0));
+            if sets {
+                w.u(positions.fold(0u64, |set, at| set | 1 << at));
+            } else {
+                w.u(p.niches.len() as u64);
+                for at in positions {
+                    w.u(at as u64);
+                }
             }
+            previous_id = id;
+            previous_posted = p.posted_ts;
             w.i(p.comments);
             w.i(p.prev_interactions);
             w.i(if p.prev_observed_ts != 0 { p.observed_ts - p.prev_observed_ts } else { 0 });
@@ -309,9 +334,9 @@ impl AccountState {
 
     pub fn from_compact(raw: &[u8], config: &EngineConfig) -> Result<Self, StateError> {
         let mut r = Reader { raw, pos: 1 };
-        let account_id = r.s()?;
         let platform = r.s()?;
         let handle = r.s()?;
+        let account_id = if r.flag_u()? { r.s()? } else { format!("{platform}:{handle}") };
         let latest_ts = r.f()?;
         let seen_ts = r.f()?;
         let scored_ts = r.f()?;
@@ -322,11 +347,15 @@ impl AccountState {
         for _ in 0..r.n()? {
             names.push(r.s()?);
         }
-        let latest = latest_ts as i64;
+        let sets = r.flag()?;
+        let mut previous_id = String::new();
+        let mut previous_posted = latest_ts as i64;
         let mut posts = PostWindow::new(config.max_posts_tracked, config.post_max_age_s);
         for _ in 0..r.n()? {
-            let id = if r.flag_u()? { format!("{account_id}{}", r.s()?) } else { r.s()? };
-            let posted_ts = latest + r.i()?;
+            let shared = r.n()?;
+            let rest = r.s()?;
+            let id = format!("{}{rest}", previous_id.get(..shared).ok_or_else(|| StateError("compact account state: bad post id".into()))?);
+            let posted_ts = previous_posted + r.i()?;
             let observed_ts = posted_ts + r.i()?;
             let interactions = r.i()?;
             let post_followers = followers + r.i()?;
@@ -335,13 +364,23 @@ impl AccountState {
                 v => Some(v.wrapping_sub(1) as i64),
             };
             let mut niches = Vec::new();
-            for _ in 0..r.n()? {
-                let at = r.n()?;
-                niches.push(names.get(at).cloned().ok_or_else(|| StateError("compact account state: bad niche".into()))?);
+            if sets {
+                let set = r.u()?;
+                if names.len() < 64 && set >> names.len() != 0 {
+                    return Err(StateError("compact account state: bad niche set".into()));
+                }
+                niches.extend(names.iter().enumerate().filter(|(bit, _)| set & (1 << bit) != 0).map(|(_, n)| n.clone()));
+            } else {
+                for _ in 0..r.n()? {
+                    let at = r.n()?;
+                    niches.push(names.get(at).cloned().ok_or_else(|| StateError("compact account state: bad niche".into()))?);
+                }
             }
             let comments = r.i()?;
             let prev_interactions = r.i()?;
             let gap = r.i()?;
+            previous_id.clone_from(&id);
+            previous_posted = posted_ts;
             posts.posts.push((
                 id,
                 PostObservation {
@@ -478,7 +517,7 @@ mod tests {
                 interactions: 300 + i,
                 followers: 12_100,
                 views: if i % 3 == 0 { None } else { Some(5_000 + i) },
-                niches: if i % 2 == 0 { vec!["pens".into(), "ink".into()] } else { vec!["ink".into()] },
+                niches: if i % 2 == 0 { vec!["pens".into(), "ink".into()] } else { vec!["pens".into()] },
                 comments: 12,
                 prev_interactions: 0,
                 prev_observed_ts: 0,
@@ -518,10 +557,23 @@ mod tests {
         let config = EngineConfig::default();
         let state = sample();
         let compact = state.to_compact();
-        assert_eq!(AccountState::from_bytes(&compact, &config), Ok(state.clone()));
+        assert!(AccountState::from_bytes(&compact, &config) == Ok(state.clone()), "the compact state reads back differently");
         let json = state.to_json_bytes();
         assert_eq!(AccountState::from_bytes(&json, &config), Ok(state));
         assert!(compact.len() * 3 < json.len(), "{} compact bytes against {} as JSON", compact.len(), json.len());
+    }
+
+    #[test]
+    fn sorted_niches_are_kept_as_bit_sets() {
+        let config = EngineConfig::default();
+        let mut state = sample();
+        let lists = state.to_compact().len();
+        for (_, post) in state.posts.posts.iter_mut() {
+            post.niches.sort();
+        }
+        let sets = state.to_compact();
+        assert_eq!(AccountState::from_bytes(&sets, &config).as_ref(), Ok(&state));
+        assert!(sets.len() < lists, "{} bytes with bit sets against {lists} with lists", sets.len());
     }
 
     #[test]
