@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 
 import orjson
+import pytest
 
 from schemas.events import NicheDefinition
 from streams.core.synthetic import AccountSpec, account_events
@@ -14,15 +15,27 @@ from streams.kafka_local import LocalKafka
 from streams.niche_config import write_niche
 from tests.integration.test_pipeline import TOPICS, publish, settings_for
 from tests.integration.test_scale_out import INPUT_PARTITIONS, all_committed, assigned
+from tests.engines import needs_native_detection
 from tests.kafka_helpers import Broker, WorkerProcess, http_get, wait_until
 
 
+# (survivor's engine, killed worker's engine): native taking over a Python worker's changelog too.
+ENGINE_PAIRS = [
+    ("python", "python"),
+    pytest.param("native", "native", marks=needs_native_detection),
+    pytest.param("native", "python", marks=needs_native_detection),
+]
+
+
+@pytest.mark.parametrize(("survivor", "killed"), ENGINE_PAIRS)
 def test_survivor_takes_over_a_killed_workers_partitions_within_the_session_timeout(
-    kafka: Broker, unique: str, tmp_path: Path
+    kafka: Broker, unique: str, tmp_path: Path, survivor: str, killed: str
 ) -> None:
     topics = {name: f"{name}-{unique}" for name in TOPICS}
-    first = WorkerProcess(kafka, app_id=f"nw-{unique}", workdir=tmp_path / "a", topics=topics)
-    second = WorkerProcess(kafka, app_id=f"nw-{unique}", workdir=tmp_path / "b", topics=topics)
+    first = WorkerProcess(kafka, app_id=f"nw-{unique}", workdir=tmp_path / "a", topics=topics,
+                          extra_env={"NICHEWATCH_ENGINE": survivor})
+    second = WorkerProcess(kafka, app_id=f"nw-{unique}", workdir=tmp_path / "b", topics=topics,
+                           extra_env={"NICHEWATCH_ENGINE": killed})
     first.workdir.mkdir(parents=True)
     first.create_topics()
     write_niche(settings_for(first), NicheDefinition(name="pens", tags=["fountainpens"]), "pens")
