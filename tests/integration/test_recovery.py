@@ -19,11 +19,12 @@ from tests.engines import needs_native_detection
 from tests.kafka_helpers import Broker, WorkerProcess, http_get, wait_until
 
 
-# (survivor's engine, killed worker's engine): native taking over a Python worker's changelog too.
+# (survivor's engine, killed worker's engine): each engine taking over the other's changelog too.
 ENGINE_PAIRS = [
     ("python", "python"),
     pytest.param("native", "native", marks=needs_native_detection),
     pytest.param("native", "python", marks=needs_native_detection),
+    pytest.param("python", "native", marks=needs_native_detection),
 ]
 
 
