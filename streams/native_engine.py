@@ -18,6 +18,8 @@ The hot path (streams/native_pipeline.py) calls ``native`` directly, once per ba
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from schemas.events import NicheDefinition
 from streams._native import NativeEngine
@@ -27,6 +29,26 @@ from streams.core.tags import NicheMatcher
 from streams.core.tagstats import TagBook
 
 
+class NativeEnginePanic(RuntimeError):
+    """The native engine panicked: a bug in it, not bad input."""
+
+
+@contextmanager
+def panics_as_errors() -> Iterator[None]:
+    """A Rust panic surfaces as pyo3's PanicException, a BaseException: outside the error
+    policy (``except Exception``), and in an asyncio task it ends the task without ending
+    the worker. Inside this block it is an ordinary error: counted, logged, and the worker
+    restarts from its last commit, as for any bug."""
+    try:
+        yield
+    except Exception:
+        raise
+    except BaseException as exc:
+        if type(exc).__name__ != "PanicException":
+            raise
+        raise NativeEnginePanic(f"native engine panicked: {exc}") from exc
+
+
 class NativeCohorts:
     """What the niches.cohorts follower applies (``ClusterCohorts`` names), on the Rust cohort book."""
 
@@ -34,10 +56,12 @@ class NativeCohorts:
         self.native = native
 
     def set_summary(self, niche: str, tiers: dict[str, list[int]]) -> None:
-        self.native.set_cohort_summary(niche, {tier: list(hist) for tier, hist in tiers.items()})
+        with panics_as_errors():
+            self.native.set_cohort_summary(niche, {tier: list(hist) for tier, hist in tiers.items()})
 
     def remove_niche(self, niche: str) -> None:
-        self.native.remove_cohort_niche(niche)
+        with panics_as_errors():
+            self.native.remove_cohort_niche(niche)
 
 
 class NativeMentions:
@@ -48,7 +72,8 @@ class NativeMentions:
 
     def record_values(self, values: list[bytes | None]) -> int:
         """Note the mentions of the values' posts (decoded natively); the number of posts read."""
-        return self.native.record_mentions(values)
+        with panics_as_errors():
+            return self.native.record_mentions(values)
 
 
 class NativeWorkerEngine:
@@ -67,11 +92,13 @@ class NativeWorkerEngine:
 
     def set_niche(self, niche: NicheDefinition) -> None:
         self.matcher.set_niche(niche)
-        self.native.set_niche(niche.name, list(niche.tags))
+        with panics_as_errors():
+            self.native.set_niche(niche.name, list(niche.tags))
 
     def remove_niche(self, name: str) -> bool:
         self.matcher.remove_niche(name)
-        return self.native.remove_niche(name)
+        with panics_as_errors():
+            return self.native.remove_niche(name)
 
     @property
     def niche_names(self) -> list[str]:

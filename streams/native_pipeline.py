@@ -31,7 +31,7 @@ from streams.core.state import AccountState
 from streams.core.tagstats import TagObservation
 from streams.dlq import BadRecord
 from streams.metrics import Metrics
-from streams.native_engine import NativeWorkerEngine
+from streams.native_engine import NativeWorkerEngine, panics_as_errors
 from streams.pipeline import (
     SETTLE_SCORE_CHANGE,
     BatchResult,
@@ -98,14 +98,15 @@ class NativePipeline:
         wall = time.time() if now is None else now
         metrics.consumed(records[0].topic, len(records))  # a batch comes from one partition
         partition = records[0].partition
-        outputs, dead, rekeyed, counts, post_latencies, snapshot_latencies, changed, bad_states = (
-            self.engine.native.process_records(
-                [(record.key, record.value) for record in records],
-                partition=partition,
-                wall=wall,
-                load=self._loader(partition),
+        with panics_as_errors():
+            outputs, dead, rekeyed, counts, post_latencies, snapshot_latencies, changed, bad_states = (
+                self.engine.native.process_records(
+                    [(record.key, record.value) for record in records],
+                    partition=partition,
+                    wall=wall,
+                    load=self._loader(partition),
+                )
             )
-        )
         for account_id, reason in bad_states:
             self.table.skip(account_id.encode(), BadRecord(skip_reason(reason), f"account state: {reason}"))
         for index, reason, _class in dead:
@@ -138,7 +139,8 @@ class NativePipeline:
             key = account_id.encode()
             if not native.holds(account_id) and not self._load(partition, account_id, key):
                 continue
-            output, state = native.settle_account(account_id, threshold)
+            with panics_as_errors():
+                output, state = native.settle_account(account_id, threshold)
             if state is not None:
                 writer.put(partition, key, state)
             if output is not None:
@@ -159,7 +161,8 @@ class NativePipeline:
         if raw is None:
             return False
         try:
-            self.engine.native.load_state(raw, partition, account_id)
+            with panics_as_errors():
+                self.engine.native.load_state(raw, partition, account_id)
         except ValueError as exc:
             self.table.skip(key, BadRecord(skip_reason(str(exc)), f"account state: {exc}"))
             return False

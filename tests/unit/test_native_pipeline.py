@@ -22,7 +22,7 @@ from streams.core.state import AccountState
 from streams.core.synthetic import AccountSpec, account_events
 from streams.core.tagstats import TagBook
 from streams.metrics import Metrics
-from streams.native_engine import NativeWorkerEngine
+from streams.native_engine import NativeEnginePanic, NativeWorkerEngine, panics_as_errors
 from streams.native_pipeline import NativePipeline, state_bytes
 from streams.pipeline import BatchResult, Pipeline, Record
 from tests.engines import needs_native_detection
@@ -267,3 +267,25 @@ def test_a_native_worker_takes_over_a_python_workers_table_and_decides_as_the_py
         assert outgoing(native.process(chunk, now=NOW)) == outgoing(python.process(chunk, now=NOW))
     for key, compact in native_writer.data.items():
         assert decode_state(compact, key.decode(), EngineConfig()).to_dict() == python_writer.data[key].to_dict()
+
+
+class PanicException(BaseException):
+    """What pyo3 raises for a Rust panic (pyo3_runtime.PanicException, a BaseException)."""
+
+
+class PanickingEngine:
+    def process_records(self, *args: object, **kwargs: object) -> None:
+        raise PanicException("called `Option::unwrap()` on a `None` value")
+
+
+def test_a_panic_of_the_native_engine_is_an_error_the_accounts_agent_counts_and_raises() -> None:
+    line, _, _ = native_line_without_niches()
+    line.engine.native = PanickingEngine()  # type: ignore[assignment]
+    with pytest.raises(NativeEnginePanic, match="unwrap"):  # an Exception: the agent's error policy applies
+        line.process(records((b"instagram:inkjournal", post_bytes())), now=NOW)
+
+
+def test_interrupts_are_not_taken_for_panics() -> None:
+    with pytest.raises(KeyboardInterrupt):
+        with panics_as_errors():
+            raise KeyboardInterrupt
