@@ -50,6 +50,12 @@ pub fn py_floordiv(a: f64, b: f64) -> f64 {
 
 /// Python's `int(a // b)` for a float and a positive width: a bucket index.
 pub fn bucket_index(ts: f64, width: f64) -> i64 {
+    // Whole seconds and a whole width below 2^53 are exact, and so is CPython's
+    // fmod-based floor division of them: the integer floor division is the same number.
+    const EXACT: f64 = 9_007_199_254_740_992.0;
+    if ts.fract() == 0.0 && ts.abs() < EXACT && width.fract() == 0.0 && (1.0..EXACT).contains(&width) {
+        return (ts as i64).div_euclid(width as i64);
+    }
     py_floordiv(ts, width) as i64
 }
 
@@ -76,6 +82,21 @@ mod tests {
         assert_eq!(py_floordiv(10799.999999999998, 3600.0), 2.0);
         assert_eq!(py_floordiv(7200.0, 3600.0), 2.0);
         assert_eq!(py_floordiv(1_700_000_000.5, 3600.0), 472_222.0);
+    }
+
+    #[test]
+    fn bucket_index_of_whole_seconds_is_the_float_floor_division() {
+        let mut x: u64 = 0x9e3779b97f4a7c15;
+        for _ in 0..200_000 {
+            x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            let ts = ((x >> 11) % 4_000_000_000) as f64 - 1_000_000_000.0;
+            for width in [3600.0, 86400.0, 7.0] {
+                assert_eq!(bucket_index(ts, width), py_floordiv(ts, width) as i64, "{ts} // {width}");
+            }
+        }
+        for ts in [0.0, -0.0, -1.0, 3599.0, 3600.0, -3600.0, -3601.0, 9_007_199_254_740_991.0] {
+            assert_eq!(bucket_index(ts, 3600.0), py_floordiv(ts, 3600.0) as i64, "{ts}");
+        }
     }
 
     #[test]

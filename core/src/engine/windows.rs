@@ -3,36 +3,48 @@
 //! Two bucket rings keep the latest `(ts, followers)` per hour and per day; posts are kept
 //! by post_id in first-seen order (the order Python's dict keeps, which ties are broken by).
 
-use std::collections::BTreeMap;
-use std::ops::Bound::{Included, Unbounded};
-
 use super::stats::bucket_index;
 
 /// `index -> (ts, followers)` keeping the latest observation per bucket and `keep` buckets
 /// (pruned a day at a time: at most `keep + 24` are held).
+///
+/// Kept as `(index, ts, followers)` sorted by index: observations arrive in time order
+/// almost always, so a bucket is updated or appended at the end; a late one is found by
+/// binary search.
 #[derive(Clone, Debug, PartialEq)]
 pub struct BucketRing {
     pub width: f64,
     pub keep: usize,
-    pub buckets: BTreeMap<i64, (i64, i64)>,
+    entries: Vec<(i64, i64, i64)>,
 }
 
 impl BucketRing {
     pub fn new(width: f64, keep: usize) -> Self {
-        BucketRing { width, keep, buckets: BTreeMap::new() }
+        BucketRing { width, keep, entries: Vec::new() }
+    }
+
+    /// Where the bucket `index` is, or would be inserted.
+    fn position(&self, index: i64) -> Result<usize, usize> {
+        match self.entries.last() {
+            None => Err(0),
+            Some(&(last, _, _)) if last < index => Err(self.entries.len()),
+            Some(&(last, _, _)) if last == index => Ok(self.entries.len() - 1),
+            Some(_) => self.entries.binary_search_by_key(&index, |&(i, _, _)| i),
+        }
     }
 
     pub fn observe(&mut self, ts: f64, followers: i64) {
         let index = bucket_index(ts, self.width);
-        match self.buckets.get_mut(&index) {
-            Some(current) => {
-                if ts >= current.0 as f64 {
-                    *current = (ts as i64, followers);
+        match self.position(index) {
+            Ok(at) => {
+                let current = &mut self.entries[at];
+                if ts >= current.1 as f64 {
+                    *current = (index, ts as i64, followers);
                 }
             }
-            None => {
-                self.buckets.insert(index, (ts as i64, followers));
-                if self.buckets.len() > self.keep + 24 {
+            Err(at) => {
+                self.entries.insert(at, (index, ts as i64, followers));
+                if self.entries.len() > self.keep + 24 {
                     self.prune();
                 }
             }
@@ -40,76 +52,85 @@ impl BucketRing {
     }
 
     fn prune(&mut self) {
-        let Some((&last, _)) = self.buckets.last_key_value() else { return };
+        let Some(&(last, _, _)) = self.entries.last() else { return };
         let cut = last - self.keep as i64 + 1;
-        self.buckets = self.buckets.split_off(&cut);
+        let gone = self.entries.partition_point(|&(i, _, _)| i < cut);
+        self.entries.drain(..gone);
+    }
+
+    /// The entries whose buckets are within `first..=last`.
+    fn span(&self, first: i64, last: i64) -> &[(i64, i64, i64)] {
+        if first > last {
+            return &[];
+        }
+        let from = self.entries.partition_point(|&(i, _, _)| i < first);
+        let to = self.entries.partition_point(|&(i, _, _)| i <= last);
+        &self.entries[from..to.max(from)]
     }
 
     /// Observations oldest first.
-    pub fn ordered(&self) -> impl Iterator<Item = (i64, i64)> + '_ {
-        self.buckets.values().copied()
+    pub fn ordered(&self) -> impl DoubleEndedIterator<Item = (i64, i64)> + ExactSizeIterator + '_ {
+        self.entries.iter().map(|&(_, t, f)| (t, f))
     }
 
     /// Observations with `start_ts <= t <= end_ts`, oldest first.
     pub fn between(&self, start_ts: f64, end_ts: f64) -> impl Iterator<Item = (i64, i64)> + '_ {
         let first = bucket_index(start_ts, self.width);
         let last = bucket_index(end_ts, self.width);
-        let range = if first <= last { Some(self.buckets.range(first..=last)) } else { None };
-        range
-            .into_iter()
-            .flatten()
-            .map(|(_, &entry)| entry)
+        self.span(first, last)
+            .iter()
+            .map(|&(_, t, f)| (t, f))
             .filter(move |&(t, _)| start_ts <= t as f64 && t as f64 <= end_ts)
     }
 
     /// The latest observation at or before `ts`.
     pub fn at_or_before(&self, ts: f64) -> Option<(i64, i64)> {
         let index = bucket_index(ts, self.width);
-        self.buckets
-            .range((Unbounded, Included(index)))
-            .rev()
-            .map(|(_, &entry)| entry)
-            .find(|&(t, _)| t as f64 <= ts)
+        let to = self.entries.partition_point(|&(i, _, _)| i <= index);
+        self.entries[..to].iter().rev().map(|&(_, t, f)| (t, f)).find(|&(t, _)| t as f64 <= ts)
     }
 
     /// The observation kept in the bucket `index`, if any.
     pub fn bucket(&self, index: i64) -> Option<(i64, i64)> {
-        self.buckets.get(&index).copied()
+        self.position(index).ok().map(|at| (self.entries[at].1, self.entries[at].2))
     }
 
     /// `(index, (ts, followers))` oldest first.
     pub fn indexed(&self) -> impl Iterator<Item = (i64, (i64, i64))> + '_ {
-        self.buckets.iter().map(|(&i, &entry)| (i, entry))
+        self.entries.iter().map(|&(i, t, f)| (i, (t, f)))
     }
 
     /// Put an observation in its bucket as it was kept (restoring a ring, oldest first).
     pub fn restore(&mut self, index: i64, entry: (i64, i64)) {
-        self.buckets.insert(index, entry);
+        match self.position(index) {
+            Ok(at) => self.entries[at] = (index, entry.0, entry.1),
+            Err(at) => self.entries.insert(at, (index, entry.0, entry.1)),
+        }
     }
 
     pub fn earliest(&self) -> Option<(i64, i64)> {
-        self.buckets.first_key_value().map(|(_, &entry)| entry)
+        self.entries.first().map(|&(_, t, f)| (t, f))
     }
 
     pub fn len(&self) -> usize {
-        self.buckets.len()
+        self.entries.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.buckets.is_empty()
+        self.entries.is_empty()
     }
 
     /// `[ts, followers, ts, followers, ...]` oldest first (the state format's "H" and "D").
     pub fn to_flat(&self) -> Vec<i64> {
-        self.buckets.values().flat_map(|&(t, f)| [t, f]).collect()
+        self.entries.iter().flat_map(|&(_, t, f)| [t, f]).collect()
     }
 
     pub fn from_flat(width: f64, keep: usize, flat: &[i64]) -> Self {
-        let mut buckets = BTreeMap::new();
+        let mut ring = BucketRing::new(width, keep);
         for pair in flat.chunks_exact(2) {
-            buckets.insert(bucket_index(pair[0] as f64, width), (pair[0], pair[1]));
+            ring.restore(bucket_index(pair[0] as f64, width), (pair[0], pair[1]));
         }
-        BucketRing { width, keep, buckets }
+        ring
     }
 }
 
