@@ -30,7 +30,7 @@ use super::counts::{display_unit, shown_from};
 use super::mentions::MentionBook;
 use super::output::Alert;
 use super::state::{AccountState, Baseline, BaselineKey, Classification, Episode};
-use super::stats::{bucket_index, median, py_round};
+use super::stats::{bucket_index, median_deviation_of_sorted, median_of_sorted, py_round};
 
 pub const MAD_TO_SIGMA: f64 = 1.4826;
 pub const MIN_SIGMA_PER_HOUR: f64 = 0.5;
@@ -277,13 +277,13 @@ pub(crate) fn baseline_before(state: &mut AccountState, key: BaselineKey, cutoff
             return cached;
         }
     }
-    let (ends, all_rates) = hourly_rates(state);
+    let (ends, mut all_rates) = hourly_rates(state);
     let count = ends.partition_point(|&end| end as f64 <= cutoff_ts);
-    let rates = &all_rates[..count];
+    let rates = &mut all_rates[..count];
     let (mid, mad) = if rates.len() >= 3 {
-        let mid = median(rates);
-        let deviations: Vec<f64> = rates.iter().map(|r| (r - mid).abs()).collect();
-        (mid, median(&deviations))
+        rates.sort_unstable_by(f64::total_cmp);
+        let mid = median_of_sorted(rates);
+        (mid, median_deviation_of_sorted(rates, mid))
     } else {
         (0.0, 0.0)
     };

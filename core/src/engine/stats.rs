@@ -9,13 +9,59 @@ pub fn median(values: &[f64]) -> f64 {
 
 /// Median that sorts `values` in place.
 pub fn median_in_place(values: &mut [f64]) -> f64 {
-    values.sort_by(f64::total_cmp);
+    // Elements equal under total_cmp are the same bits, so an unstable sort gives the
+    // same slice as a stable one.
+    values.sort_unstable_by(f64::total_cmp);
+    median_of_sorted(values)
+}
+
+/// Median of a non-empty slice sorted by `f64::total_cmp`.
+pub fn median_of_sorted(values: &[f64]) -> f64 {
     let n = values.len();
     let mid = n / 2;
     if n % 2 == 1 {
         values[mid]
     } else {
         (values[mid - 1] + values[mid]) / 2.0
+    }
+}
+
+/// `median(|v - mid| for v in values)` of finite `values` sorted by `f64::total_cmp`,
+/// without sorting the deviations: those of the values below `mid` grow leftwards and
+/// those of the others rightwards, so the two runs are merged up to the middle.
+pub fn median_deviation_of_sorted(values: &[f64], mid: f64) -> f64 {
+    let n = values.len();
+    let split = values.partition_point(|&v| v < mid);
+    let (mut left, mut right) = (split, split); // next: values[left - 1], values[right]
+    let mut nth = |count: usize| {
+        let mut last = 0.0;
+        for _ in 0..count {
+            let below = (left > 0).then(|| (values[left - 1] - mid).abs());
+            let above = (right < n).then(|| (values[right] - mid).abs());
+            last = match (below, above) {
+                (Some(b), Some(a)) if b.total_cmp(&a).is_le() => {
+                    left -= 1;
+                    b
+                }
+                (_, Some(a)) => {
+                    right += 1;
+                    a
+                }
+                (Some(b), None) => {
+                    left -= 1;
+                    b
+                }
+                (None, None) => last,
+            };
+        }
+        last
+    };
+    if n % 2 == 1 {
+        nth(n / 2 + 1)
+    } else {
+        let lower = nth(n / 2);
+        let upper = nth(1);
+        (lower + upper) / 2.0
     }
 }
 
@@ -96,6 +142,25 @@ mod tests {
         }
         for ts in [0.0, -0.0, -1.0, 3599.0, 3600.0, -3600.0, -3601.0, 9_007_199_254_740_991.0] {
             assert_eq!(bucket_index(ts, 3600.0), py_floordiv(ts, 3600.0) as i64, "{ts}");
+        }
+    }
+
+    #[test]
+    fn median_deviation_of_sorted_values_is_the_median_of_the_sorted_deviations() {
+        let mut x: u64 = 12345;
+        for n in 1..120 {
+            for _ in 0..20 {
+                let mut values: Vec<f64> = (0..n)
+                    .map(|_| {
+                        x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                        ((x >> 40) % 41) as f64 * 0.37 - 5.0
+                    })
+                    .collect();
+                values.sort_by(f64::total_cmp);
+                let mid = median_of_sorted(&values);
+                let deviations: Vec<f64> = values.iter().map(|v| (v - mid).abs()).collect();
+                assert_eq!(median_deviation_of_sorted(&values, mid).to_bits(), median(&deviations).to_bits());
+            }
         }
     }
 
