@@ -289,3 +289,17 @@ def test_interrupts_are_not_taken_for_panics() -> None:
     with pytest.raises(KeyboardInterrupt):
         with panics_as_errors():
             raise KeyboardInterrupt
+
+
+def test_the_worker_engine_keeps_the_native_and_python_niche_sets_and_cohorts_in_step() -> None:
+    engine = NativeWorkerEngine(EngineConfig())
+    engine.set_niche(NicheDefinition(name="pens", tags=["#FountainPens", "inkswatch"]))
+    assert engine.niche_names == engine.native.niche_names == ["pens"]
+    assert engine.tags.tracked_of("pens") == frozenset({"fountainpens", "inkswatch"})  # the tag book's "tracked"
+    assert engine.remove_niche("pens") and engine.niche_names == engine.native.niche_names == []
+    engine.cohorts.set_summary("pens", {"micro": [0, 3] + [0] * 62})  # a niches.cohorts summary
+    assert engine.native.cohort_histograms() == [("pens", "micro", [0, 3] + [0] * 62)]
+    engine.cohorts.remove_niche("pens")  # its tombstone
+    assert engine.native.cohort_histograms() == []
+    mention = post_bytes(account_id="instagram:fan", text="thanks to @inkjournal for the swatch")
+    assert engine.mentions.record_values([None, post_bytes(text="no mention"), mention, b"{oops @"]) == 1
