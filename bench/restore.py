@@ -1,12 +1,13 @@
 """How long a worker takes to restore N tracked accounts from the accounts changelog.
 
-    python bench/restore.py [--accounts 100000] [--store memory://|rocksdb://]
+    python bench/restore.py [--accounts 100000] [--store memory://|rocksdb://] [--engine python|native]
 
 Writes N realistic account states (cloned from engine-built states of synthetic accounts,
 so their size matches real ones) into the changelog topic of one app id, then starts a
 worker with an empty data directory and times start -> "Worker ready". In the same run, a
 worker of another app id with an empty changelog gives the baseline start-up time; the
-difference is the restore time.
+difference is the restore time. ``--engine native`` writes the states in the native
+engine's compact format (what a native worker's changelog holds) and runs native workers.
 """
 
 from __future__ import annotations
@@ -42,7 +43,18 @@ def template_states(count: int = 20) -> list[dict]:
     return [engine.get_state(f"instagram:template-{i}").to_dict() for i in range(count)]  # type: ignore[union-attr]
 
 
-def fill_changelog(bootstrap: str, app_id: str, accounts: int, templates: list[dict]) -> int:
+def compact(state: dict) -> bytes:
+    """The state in the native engine's compact format."""
+    from streams._native import NativeEngine
+
+    engine = NativeEngine()
+    engine.load_state(orjson.dumps(state))
+    value = engine.compact_state(state["a"])
+    assert value is not None
+    return value
+
+
+def fill_changelog(bootstrap: str, app_id: str, accounts: int, templates: list[dict], engine: str = "python") -> int:
     topic = f"{app_id}-accounts-changelog"
     admin = KafkaAdminClient(bootstrap_servers=bootstrap)
     admin.create_topics([NewTopic(topic, PARTITIONS, 1, topic_configs={"cleanup.policy": "compact"})])
@@ -53,7 +65,7 @@ def fill_changelog(bootstrap: str, app_id: str, accounts: int, templates: list[d
     for n in range(accounts):
         state = dict(templates[n % len(templates)])
         state["a"] = f"instagram:account-{n}"
-        value = orjson.dumps(state)
+        value = compact(state) if engine == "native" else orjson.dumps(state)
         total += len(value)
         producer.send(topic, key=state["a"].encode(), value=value)  # murmur2 partitioner, as the worker's router
     producer.flush(300)
@@ -69,11 +81,11 @@ def _has_lz4() -> bool:
     return True
 
 
-def time_to_ready(bootstrap: str, app_id: str, store: str, workdir: Path) -> float:
+def time_to_ready(bootstrap: str, app_id: str, store: str, workdir: Path, engine: str = "python") -> float:
     env = {k: v for k, v in os.environ.items() if not k.startswith("NICHEWATCH_")}
     env.update(NICHEWATCH_KAFKA_BOOTSTRAP_SERVERS=bootstrap, NICHEWATCH_APP_ID=app_id, NICHEWATCH_STORE=store,
                NICHEWATCH_DATA_DIR=str(workdir / f"data-{app_id}"), NICHEWATCH_WEB_PORT=str(free_port()),
-               NICHEWATCH_METRICS_PORT="0", NICHEWATCH_TOPIC_PARTITIONS=str(PARTITIONS))
+               NICHEWATCH_METRICS_PORT="0", NICHEWATCH_TOPIC_PARTITIONS=str(PARTITIONS), NICHEWATCH_ENGINE=engine)
     subprocess.run([sys.executable, "-m", "streams.cli", "topics", "create"], env=env, check=True, capture_output=True)
     log = workdir / f"{app_id}.log"
     began = time.monotonic()
@@ -97,22 +109,23 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--accounts", type=int, default=100_000)
     parser.add_argument("--store", action="append", choices=["memory://", "rocksdb://"])
+    parser.add_argument("--engine", default="python", choices=["python", "native"])
     args = parser.parse_args()
     stores = args.store or ["memory://", "rocksdb://"]
     workdir = Path(tempfile.mkdtemp(prefix="nichewatch-restore-"))
     broker = LocalKafka(run_dir=workdir / "kafka").start(bound_to_parent=True)
     try:
         templates = template_states()
-        sizes = [len(orjson.dumps(t)) for t in templates]
+        sizes = [len(compact(t) if args.engine == "native" else orjson.dumps(t)) for t in templates]
         print(f"state per account: mean {sum(sizes) / len(sizes):,.0f} B, max {max(sizes):,} B (7 days of history)")
         for store in stores:
             label = store.removesuffix("://")
             began = time.monotonic()
-            total = fill_changelog(broker.bootstrap_servers, f"restore-{label}", args.accounts, templates)
+            total = fill_changelog(broker.bootstrap_servers, f"restore-{label}", args.accounts, templates, args.engine)
             print(f"[{store}] changelog: {args.accounts:,} accounts, {total / 1e6:,.0f} MB written in "
                   f"{time.monotonic() - began:.1f}s")
-            baseline = time_to_ready(broker.bootstrap_servers, f"empty-{label}", store, workdir)
-            restored = time_to_ready(broker.bootstrap_servers, f"restore-{label}", store, workdir)
+            baseline = time_to_ready(broker.bootstrap_servers, f"empty-{label}", store, workdir, args.engine)
+            restored = time_to_ready(broker.bootstrap_servers, f"restore-{label}", store, workdir, args.engine)
             restore = restored - baseline
             print(f"[{store}] start-up with empty changelog {baseline:.1f}s; with {args.accounts:,} accounts "
                   f"{restored:.1f}s; restore {restore:.1f}s ({args.accounts / max(restore, 1e-9):,.0f} accounts/s); "

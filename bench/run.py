@@ -166,12 +166,40 @@ async def raw_consume(bootstrap: str, topic: str, n: int, pipeline: object | Non
         await consumer.stop()
 
 
-def our_pipeline(niches: list[NicheDefinition]) -> object:
-    from streams.core.engine import Engine
+class MemoryTable:
+    """The accounts table of (a+): a dict per partition, as the worker's table holds states."""
+
+    def __init__(self) -> None:
+        self.partition = 0
+        self.writer = self
+        self.data: dict[tuple[int, bytes], object] = {}
+
+    def get(self, partition: int, key: bytes) -> object:
+        return self.data.get((partition, key))
+
+    def put(self, partition: int, key: bytes, value: object) -> None:
+        self.data[(partition, key)] = value
+
+    def skip(self, key: bytes, exc: Exception) -> None:
+        raise RuntimeError(f"bad state for {key!r}: {exc}")
+
+
+def our_pipeline(niches: list[NicheDefinition], engine: str = "python") -> object:
     from streams.metrics import Metrics, new_registry
+
+    metrics = Metrics(new_registry(process_collectors=False))
+    if engine == "native":
+        from streams.native_engine import NativeWorkerEngine
+        from streams.native_pipeline import NativePipeline
+
+        native = NativeWorkerEngine()
+        for niche in niches:
+            native.set_niche(niche)
+        return NativePipeline(native, metrics, MemoryTable())  # type: ignore[arg-type]
+    from streams.core.engine import Engine
     from streams.pipeline import Pipeline
 
-    return Pipeline(Engine(niches=niches), Metrics(new_registry(process_collectors=False)))
+    return Pipeline(Engine(niches=niches), metrics)
 
 
 # ---------------------------------------------------------------------------- processes
@@ -210,7 +238,9 @@ def naive_rate(bootstrap: str, topic: str, n: int, store: str, work: Path, timeo
 class Worker:
     """`python -m streams.cli worker` configured like tests/kafka_helpers.WorkerProcess."""
 
-    def __init__(self, bootstrap: str, app_id: str, topics: dict[str, str], store: str, work: Path) -> None:
+    def __init__(
+        self, bootstrap: str, app_id: str, topics: dict[str, str], store: str, work: Path, engine: str = "python"
+    ) -> None:
         from streams.kafka_local import free_port
 
         self.bootstrap, self.app_id, self.topics, self.work = bootstrap, app_id, topics, work
@@ -224,6 +254,7 @@ class Worker:
             NICHEWATCH_METRICS_PORT=str(self.metrics_port),
             NICHEWATCH_TOPIC_PARTITIONS=str(PARTITIONS),
             NICHEWATCH_STORE=store,
+            NICHEWATCH_ENGINE=engine,
             **{f"NICHEWATCH_TOPIC_{k.upper()}": v for k, v in topics.items()},
         )
         self.env = env
@@ -433,6 +464,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--posts-per-account", type=int, default=1, choices=(1, 2, 3))
     parser.add_argument("--naive-posts", type=int, default=20_000)
     parser.add_argument("--store", default="memory://", choices=("memory://", "rocksdb://"))
+    parser.add_argument("--engine", default="python", choices=("python", "native"),
+                        help="the engine of (a+) and of the worker (NICHEWATCH_ENGINE)")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--profile", action="store_true", help="also run the worker once under cProfile")
     parser.add_argument("--keep", action="store_true", help="keep the work directory (logs, profile)")
@@ -461,7 +494,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         bootstrap = broker.bootstrap_servers
         topics = {name: f"bench-{name}" for name in TOPICS}
-        worker = Worker(bootstrap, "bench-worker", topics, args.store, work)
+        worker = Worker(bootstrap, "bench-worker", topics, args.store, work, args.engine)
         worker.create_topics()
         from streams.niche_config import write_niche
 
@@ -475,7 +508,7 @@ def main(argv: list[str] | None = None) -> int:
         row = "{:<48} {:>10,.0f} posts/s  {:>10,.0f} per CPU-s{}"
         a, a_cpu = asyncio.run(raw_consume(bootstrap, topics["posts"], n))
         print(row.format("(a)  aiokafka getmany + orjson.loads", a, a_cpu, ""), flush=True)
-        a_plus, a_plus_cpu = asyncio.run(raw_consume(bootstrap, topics["posts"], n, our_pipeline(niches)))
+        a_plus, a_plus_cpu = asyncio.run(raw_consume(bootstrap, topics["posts"], n, our_pipeline(niches, args.engine)))
         print(row.format("(a+) aiokafka getmany + Pipeline.process", a_plus, a_plus_cpu, ""), flush=True)
         naive = naive_rate(bootstrap, topics["posts"], min(args.naive_posts, n), args.store, work)
         b, b_cpu = naive["rate"], naive["cpu_rate"]

@@ -75,6 +75,8 @@ class NativeEngine:
         """Note the mentions of a batch of input values; the number of posts read."""
     def share_tags(self) -> None:
         """Queue new posts' tag observations from now on."""
+    def take_tag_observation_parts(self) -> list[bytes]:
+        """The queued tag observations, each encoded as a schemas.cluster.TagObservation record."""
     def take_tag_observations(self) -> list[tuple[str, list[str], list[str], str, int, float, float, float]]:
         """(post_id, tags, niches, account_id, followers, rate, weight, ts) queued since the last call."""
     def cluster_cohorts(self) -> None:

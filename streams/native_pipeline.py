@@ -28,7 +28,6 @@ import orjson
 
 from streams.core.cohorts import Contribution
 from streams.core.state import AccountState
-from streams.core.tagstats import TagObservation
 from streams.dlq import BadRecord
 from streams.metrics import Metrics
 from streams.native_engine import NativeWorkerEngine, panics_as_errors
@@ -43,7 +42,7 @@ from streams.pipeline import (
     count_profile,
     dead_letter,
     skip_reason,
-    tag_observation_records,
+    tag_observation_batches,
 )
 
 NativeOutput = tuple[str, bytes, bytes, Any, Any, Any]
@@ -181,6 +180,6 @@ class NativePipeline:
         contributions = self.engine.native.take_cohort_contributions()
         if contributions:
             result.contributions += contribution_records(Contribution(*c) for c in contributions)
-        observations = self.engine.native.take_tag_observations()
-        if observations:
-            result.tag_observations += tag_observation_records(TagObservation(*o) for o in observations)  # type: ignore[arg-type]
+        parts = self.engine.native.take_tag_observation_parts()  # encoded in the engine
+        if parts:
+            result.tag_observations += tag_observation_batches(parts)

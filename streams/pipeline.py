@@ -264,13 +264,20 @@ def tag_observation_records(observations: Iterable[TagObservation]) -> list[Outg
     One record per batch (split by size), not one per post: a record costs the producer
     and every worker's reader far more than an observation in it.
     """
+    return tag_observation_batches(
+        encode(TagObservationRecord(post_id=o.post_id, account_id=o.account_id, tags=list(o.tags),
+                                    niches=list(o.niches), followers=o.followers, rate=o.rate,
+                                    weight=o.weight, ts=o.ts))
+        for o in observations
+    )
+
+
+def tag_observation_batches(encoded: Iterable[bytes]) -> list[Outgoing]:
+    """Encoded tag observations joined into niches.tag-observations records (split by size)."""
     out: list[Outgoing] = []
     parts: list[bytes] = []
     size = 0
-    for o in observations:
-        part = encode(TagObservationRecord(post_id=o.post_id, account_id=o.account_id, tags=list(o.tags),
-                                           niches=list(o.niches), followers=o.followers, rate=o.rate,
-                                           weight=o.weight, ts=o.ts))
+    for part in encoded:
         if parts and size + len(part) > TAG_RECORD_BYTES:
             out.append(_tag_observations(parts))
             parts, size = [], 0

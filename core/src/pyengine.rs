@@ -16,6 +16,9 @@ use crate::engine::state::AccountState;
 use crate::engine::batch::{process_records, RawRecord};
 use crate::engine::Engine;
 
+/// What settling an account gives: its re-published profile and its state to write back.
+type Settled<'py> = (Option<Bound<'py, PyTuple>>, Option<Bound<'py, PyBytes>>);
+
 /// A record's key and value as Python holds them.
 type HeldRecord<'py> = (Option<Bound<'py, PyBytes>>, Option<Bound<'py, PyBytes>>);
 
@@ -322,6 +325,30 @@ impl NativeEngine {
 
     /// The queued tag observations, oldest first: `(post_id, tags, niches, account_id,
     /// followers, rate, weight, ts)`.
+    /// The queued tag observations, oldest first, each encoded as a
+    /// `schemas.cluster.TagObservation` record (what a `TagObservations` record lists).
+    fn take_tag_observation_parts<'py>(&mut self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
+        let list = PyList::empty(py);
+        if let Some(outbox) = self.engine.tag_outbox.as_mut() {
+            for o in outbox.drain(..) {
+                let part = serde_json::json!({
+                    "schema_version": crate::engine::output::SCHEMA_VERSION,
+                    "kind": "tag_observation",
+                    "post_id": o.post_id,
+                    "account_id": o.account_id,
+                    "tags": o.tags,
+                    "niches": o.niches,
+                    "followers": o.followers,
+                    "rate": o.rate,
+                    "weight": o.weight,
+                    "ts": o.ts,
+                });
+                list.append(PyBytes::new(py, &serde_json::to_vec(&part).unwrap_or_default()))?;
+            }
+        }
+        Ok(list)
+    }
+
     fn take_tag_observations<'py>(&mut self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
         let list = PyList::empty(py);
         if let Some(outbox) = self.engine.tag_outbox.as_mut() {
@@ -410,7 +437,7 @@ impl NativeEngine {
         py: Python<'py>,
         account_id: &str,
         threshold: f64,
-    ) -> PyResult<(Option<Bound<'py, PyTuple>>, Option<Bound<'py, PyBytes>>)> {
+    ) -> PyResult<Settled<'py>> {
         let Some(before) = self.engine.store.get(account_id).map(|s| (s.cohort_entry.clone(), s.last_profile.clone()))
         else {
             return Ok((None, None));
