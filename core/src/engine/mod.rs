@@ -139,36 +139,35 @@ impl Engine {
             Event::Snapshot(s) => (&*s.account_id, &*s.platform, &*s.handle, s.observed_at.epoch_us),
         };
         let ts = observed as f64 / 1e6;
-        let mut state = match self.store.remove(account_id) {
-            None => AccountState::new(account_id, platform, handle, &self.config),
-            Some(state) => {
-                if ts < state.seen_ts - self.config.allowed_lateness_s {
-                    self.stats.late_dropped += 1;
-                    self.store.insert(account_id.to_owned(), state);
-                    return false;
-                }
-                state
-            }
-        };
-        self.stats.events += 1;
+        // The state is updated where it is kept (no removal and re-insertion per event).
+        let Engine { config, store, cohorts, mentions, record_mentions, stats, tag_outbox, arrivals, .. } = self;
+        if !store.contains_key(account_id) {
+            store.insert(account_id.to_owned(), AccountState::new(account_id, platform, handle, config));
+        }
+        let Some(state) = store.get_mut(account_id) else { return false };
+        if ts < state.seen_ts - config.allowed_lateness_s {
+            stats.late_dropped += 1;
+            return false;
+        }
+        stats.events += 1;
         if state.arrival == 0 {
-            self.arrivals += 1;
-            state.arrival = self.arrivals;
+            *arrivals += 1;
+            state.arrival = *arrivals;
         }
         if ts > state.seen_ts {
             state.seen_ts = ts;
         }
         match event {
             Event::Post(post) => {
-                self.stats.posts += 1;
+                stats.posts += 1;
                 let posted = post.posted_at.epoch_us as f64 / 1e6;
-                if self.record_mentions {
-                    self.mentions.record(account_id, post.text.as_deref(), posted, post.followers, Some(ts));
+                if *record_mentions {
+                    mentions.record(account_id, post.text.as_deref(), posted, post.followers, Some(ts));
                 }
                 let interactions = post.likes + post.comments + post.shares;
-                if let Some(outbox) = self.tag_outbox.as_mut() {
+                if let Some(outbox) = tag_outbox.as_mut() {
                     if !state.posts.contains(&post.post_id) {
-                        observe_tags(outbox, &state, post, niches, interactions, ts);
+                        observe_tags(outbox, state, post, niches, interactions, ts);
                     }
                 }
                 let fields = Fields {
@@ -184,64 +183,17 @@ impl Engine {
                         comments: post.comments,
                     }),
                 };
-                self.observe(&mut state, fields, outputs);
+                let mut books = Books { config, cohorts, mentions, stats };
+                observe(&mut books, state, fields, outputs);
             }
             Event::Snapshot(snapshot) => {
-                self.stats.snapshots += 1;
+                stats.snapshots += 1;
                 let fields = Fields { ts, followers: snapshot.followers, handle, post: None };
-                self.observe(&mut state, fields, outputs);
+                let mut books = Books { config, cohorts, mentions, stats };
+                observe(&mut books, state, fields, outputs);
             }
         }
-        self.store.insert(account_id.to_owned(), state);
         true
-    }
-
-    fn observe(&mut self, state: &mut AccountState, fields: Fields<'_>, outputs: &mut Vec<Output>) {
-        if self.config.reorder_delay_s <= 0.0 {
-            self.apply(state, &fields, outputs);
-            return;
-        }
-        // Hold observations until the account's event time is reorder_delay past them,
-        // then apply them in event-time order.
-        state.buffer.push(Observation {
-            ts: fields.ts,
-            followers: fields.followers,
-            handle: fields.handle.to_owned(),
-            post_id: fields.post.as_ref().map(|p| p.post_id.to_owned()),
-            posted_ts: fields.post.as_ref().map_or(0, |p| p.posted_ts),
-            interactions: fields.post.as_ref().map_or(0, |p| p.interactions),
-            views: fields.post.as_ref().and_then(|p| p.views),
-            niches: fields.post.as_ref().map_or_else(Vec::new, |p| p.niches.to_vec()),
-            comments: fields.post.as_ref().map_or(0, |p| p.comments),
-        });
-        let horizon = state.seen_ts - self.config.reorder_delay_s;
-        let buffered = std::mem::take(&mut state.buffer);
-        let waiting = buffered.iter().filter(|o| o.ts > horizon).count();
-        let ready_at: Vec<bool> = if waiting > self.config.max_buffered_observations {
-            // Too many waiting: the earlier half goes now, whatever its time.
-            let mut order: Vec<usize> = (0..buffered.len()).collect();
-            order.sort_by(|&a, &b| buffered[a].order_cmp(&buffered[b]));
-            let mut marks = vec![false; buffered.len()];
-            for &i in &order[..buffered.len() / 2] {
-                marks[i] = true;
-            }
-            marks
-        } else {
-            buffered.iter().map(|o| o.ts <= horizon).collect()
-        };
-        let mut ready = Vec::new();
-        for (o, go) in buffered.into_iter().zip(ready_at) {
-            if go {
-                ready.push(o);
-            } else {
-                state.buffer.push(o); // what stays keeps its arrival order
-            }
-        }
-        ready.sort_by(Observation::order_cmp);
-        for o in &ready {
-            let fields = observation_fields(o);
-            self.apply(state, &fields, outputs);
-        }
     }
 
     /// Every buffered observation applied (the end of a replay); nothing without a delay.
@@ -251,64 +203,15 @@ impl Engine {
             self.store.iter().filter(|(_, s)| !s.buffer.is_empty()).map(|(k, s)| (s.arrival, k.clone())).collect();
         waiting.sort();
         for (_, id) in waiting {
-            let Some(mut state) = self.store.remove(&id) else { continue };
+            let Engine { config, store, cohorts, mentions, stats, .. } = self;
+            let Some(state) = store.get_mut(&id) else { continue };
+            let mut books = Books { config, cohorts, mentions, stats };
             let mut buffered = std::mem::take(&mut state.buffer);
             buffered.sort_by(Observation::order_cmp);
             for o in &buffered {
                 let fields = observation_fields(o);
-                self.apply(&mut state, &fields, outputs);
+                apply(&mut books, state, &fields, outputs);
             }
-            self.store.insert(id, state);
-        }
-    }
-
-    fn apply(&mut self, state: &mut AccountState, o: &Fields<'_>, outputs: &mut Vec<Output>) {
-        let config = &self.config;
-        let previous_followers = state.followers;
-        if o.ts >= state.latest_ts {
-            o.handle.clone_into(&mut state.handle); // handles change; keep the newest
-        }
-        state.observe_followers(o.ts, o.followers);
-        let mut new_post = false;
-        if let Some(post) = &o.post {
-            new_post = !state.posts.contains(post.post_id);
-            let observation = PostObservation {
-                posted_ts: post.posted_ts,
-                observed_ts: o.ts as i64,
-                interactions: post.interactions,
-                followers: o.followers,
-                views: post.views,
-                niches: post.niches.to_vec(),
-                comments: post.comments,
-                prev_interactions: 0,
-                prev_observed_ts: 0,
-            };
-            let latest = state.latest_ts;
-            state.posts.observe(post.post_id, observation, latest);
-        }
-        let alert = spikes::evaluate(state, config, Some(&self.mentions));
-        let tier_changed = state.followers != previous_followers
-            && config.tiers.tier_for(state.followers) != config.tiers.tier_for(previous_followers);
-        let profile = if new_post
-            || alert.is_some()
-            || (o.post.is_some() && o.ts - state.scored_ts >= PROFILE_RESCORE_S)
-            || tier_changed
-        {
-            state.scored_ts = o.ts;
-            profile_if_changed(state, config, &mut self.cohorts, None)
-        } else {
-            None
-        };
-        if let Some(alert) = alert {
-            match alert.classification {
-                Classification::SuspectedPurchase => self.stats.suspected_purchase += 1,
-                Classification::OrganicBreakout => self.stats.organic_breakout += 1,
-            }
-            outputs.push(Output::Alert(alert));
-        }
-        if let Some(profile) = profile {
-            self.stats.profiles += 1;
-            outputs.push(Output::Profile(profile));
         }
     }
 
@@ -327,6 +230,112 @@ impl Engine {
             self.stats.profiles += 1;
         }
         profile
+    }
+}
+
+/// What applying an observation reads and updates besides the account's state.
+struct Books<'e> {
+    config: &'e EngineConfig,
+    cohorts: &'e mut CohortBook,
+    mentions: &'e MentionBook,
+    stats: &'e mut EngineStats,
+}
+
+fn observe(books: &mut Books<'_>, state: &mut AccountState, fields: Fields<'_>, outputs: &mut Vec<Output>) {
+    if books.config.reorder_delay_s <= 0.0 {
+        apply(books, state, &fields, outputs);
+        return;
+    }
+    // Hold observations until the account's event time is reorder_delay past them,
+    // then apply them in event-time order.
+    state.buffer.push(Observation {
+        ts: fields.ts,
+        followers: fields.followers,
+        handle: fields.handle.to_owned(),
+        post_id: fields.post.as_ref().map(|p| p.post_id.to_owned()),
+        posted_ts: fields.post.as_ref().map_or(0, |p| p.posted_ts),
+        interactions: fields.post.as_ref().map_or(0, |p| p.interactions),
+        views: fields.post.as_ref().and_then(|p| p.views),
+        niches: fields.post.as_ref().map_or_else(Vec::new, |p| p.niches.to_vec()),
+        comments: fields.post.as_ref().map_or(0, |p| p.comments),
+    });
+    let horizon = state.seen_ts - books.config.reorder_delay_s;
+    let buffered = std::mem::take(&mut state.buffer);
+    let waiting = buffered.iter().filter(|o| o.ts > horizon).count();
+    let ready_at: Vec<bool> = if waiting > books.config.max_buffered_observations {
+        // Too many waiting: the earlier half goes now, whatever its time.
+        let mut order: Vec<usize> = (0..buffered.len()).collect();
+        order.sort_by(|&a, &b| buffered[a].order_cmp(&buffered[b]));
+        let mut marks = vec![false; buffered.len()];
+        for &i in &order[..buffered.len() / 2] {
+            marks[i] = true;
+        }
+        marks
+    } else {
+        buffered.iter().map(|o| o.ts <= horizon).collect()
+    };
+    let mut ready = Vec::new();
+    for (o, go) in buffered.into_iter().zip(ready_at) {
+        if go {
+            ready.push(o);
+        } else {
+            state.buffer.push(o); // what stays keeps its arrival order
+        }
+    }
+    ready.sort_by(Observation::order_cmp);
+    for o in &ready {
+        let fields = observation_fields(o);
+        apply(books, state, &fields, outputs);
+    }
+}
+
+fn apply(books: &mut Books<'_>, state: &mut AccountState, o: &Fields<'_>, outputs: &mut Vec<Output>) {
+    let config = books.config;
+    let previous_followers = state.followers;
+    if o.ts >= state.latest_ts {
+        o.handle.clone_into(&mut state.handle); // handles change; keep the newest
+    }
+    state.observe_followers(o.ts, o.followers);
+    let mut new_post = false;
+    if let Some(post) = &o.post {
+        new_post = !state.posts.contains(post.post_id);
+        let observation = PostObservation {
+            posted_ts: post.posted_ts,
+            observed_ts: o.ts as i64,
+            interactions: post.interactions,
+            followers: o.followers,
+            views: post.views,
+            niches: post.niches.to_vec(),
+            comments: post.comments,
+            prev_interactions: 0,
+            prev_observed_ts: 0,
+        };
+        let latest = state.latest_ts;
+        state.posts.observe(post.post_id, observation, latest);
+    }
+    let alert = spikes::evaluate(state, config, Some(books.mentions));
+    let tier_changed = state.followers != previous_followers
+        && config.tiers.tier_for(state.followers) != config.tiers.tier_for(previous_followers);
+    let profile = if new_post
+        || alert.is_some()
+        || (o.post.is_some() && o.ts - state.scored_ts >= PROFILE_RESCORE_S)
+        || tier_changed
+    {
+        state.scored_ts = o.ts;
+        profile_if_changed(state, config, books.cohorts, None)
+    } else {
+        None
+    };
+    if let Some(alert) = alert {
+        match alert.classification {
+            Classification::SuspectedPurchase => books.stats.suspected_purchase += 1,
+            Classification::OrganicBreakout => books.stats.organic_breakout += 1,
+        }
+        outputs.push(Output::Alert(alert));
+    }
+    if let Some(profile) = profile {
+        books.stats.profiles += 1;
+        outputs.push(Output::Profile(profile));
     }
 }
 
