@@ -86,8 +86,8 @@ class Settings(BaseSettings):
         description="Accounts checked per settle pass (round-robin): bounds its CPU however many accounts a worker owns.",
     )
     engine: Literal["python", "native"] = Field(
-        default="python",
-        description="Detection engine of the worker: streams.core (python) or the Rust core (native, compact state).",
+        default="native",
+        description="Detection engine of the worker: the Rust core (native, compact state) or streams.core (python).",
     )
 
     # --- Collectors (`nichewatch collect ...`) -------------------------------------------

@@ -14,7 +14,6 @@ from schemas.events import NicheDefinition
 from streams.feeds.simulator import Scenario
 from streams.niche_config import write_niche
 from streams.settings import load_settings
-from tests.engines import needs_native_detection
 from tests.kafka_helpers import Broker, WorkerProcess, consume_all, fully_committed, restart, wait_until
 
 TOPICS = ("posts", "snapshots", "niches", "alerts", "influencers", "dlq")
@@ -127,7 +126,6 @@ def test_one_worker_two_workers_and_a_restarted_worker_agree(
     assert_agree(one, ("two workers", two), ("restarted", restarted))
 
 
-@needs_native_detection
 def test_a_python_and_a_native_worker_together_agree_with_one_python_worker(
     kafka: Broker, unique: str, tmp_path: Path, scenario_records: list[tuple[bytes, bytes]]
 ) -> None:

@@ -15,16 +15,15 @@ from streams.kafka_local import LocalKafka
 from streams.niche_config import write_niche
 from tests.integration.test_pipeline import TOPICS, publish, settings_for
 from tests.integration.test_scale_out import INPUT_PARTITIONS, all_committed, assigned
-from tests.engines import needs_native_detection
 from tests.kafka_helpers import Broker, WorkerProcess, http_get, wait_until
 
 
 # (survivor's engine, killed worker's engine): each engine taking over the other's changelog too.
 ENGINE_PAIRS = [
     ("python", "python"),
-    pytest.param("native", "native", marks=needs_native_detection),
-    pytest.param("native", "python", marks=needs_native_detection),
-    pytest.param("python", "native", marks=needs_native_detection),
+    ("native", "native"),
+    ("native", "python"),
+    ("python", "native"),
 ]
 
 

@@ -25,7 +25,6 @@ from streams.metrics import Metrics
 from streams.native_engine import NativeEnginePanic, NativeWorkerEngine, panics_as_errors
 from streams.native_pipeline import NativePipeline, state_bytes
 from streams.pipeline import BatchResult, Pipeline, Record
-from tests.engines import needs_native_detection
 from tests.events_factory import post_bytes
 
 NOW = 1_780_000_000.0
@@ -184,7 +183,6 @@ def simulated(*specs: AccountSpec, days: int = 12) -> list[Record]:
     return [Record("posts.raw", 1, i, e["account_id"].encode(), orjson.dumps(e)) for i, e in enumerate(events)]
 
 
-@needs_native_detection
 def test_simulated_accounts_give_the_python_pipelines_alerts_profiles_counts_and_metrics() -> None:
     batch = simulated(
         AccountSpec("instagram:bought", followers=20_000, scenario="purchase_step", amount=5_000),
@@ -206,7 +204,6 @@ def test_simulated_accounts_give_the_python_pipelines_alerts_profiles_counts_and
         assert decode_state(compact, key.decode(), EngineConfig()).to_dict() == python_writer.data[key].to_dict()
 
 
-@needs_native_detection
 def test_a_revoked_partitions_accounts_are_read_again_from_the_table() -> None:
     line, writer, _ = native_line()
     key = b"instagram:inkjournal"
@@ -219,7 +216,6 @@ def test_a_revoked_partitions_accounts_are_read_again_from_the_table() -> None:
     assert set(state.posts.posts) == {"p1", "p2"}  # p1 came back from the table
 
 
-@needs_native_detection
 def test_new_posts_tag_observations_go_out_as_the_python_pipelines_records() -> None:
     python, _, _ = python_line()
     native, _, _ = native_line()
@@ -230,7 +226,6 @@ def test_new_posts_tag_observations_go_out_as_the_python_pipelines_records() -> 
     assert len(orjson.loads(got.tag_observations[0].value)["observations"]) == 2
 
 
-@needs_native_detection
 @pytest.mark.parametrize("threshold", [0.0, 0.002])
 def test_settling_against_the_clusters_cohort_summary_republishes_what_the_python_pipeline_does(threshold: float) -> None:
     batch = simulated(
@@ -251,7 +246,6 @@ def test_settling_against_the_clusters_cohort_summary_republishes_what_the_pytho
         assert decode_state(compact, key.decode(), EngineConfig()).to_dict() == python_writer.data[key].to_dict()
 
 
-@needs_native_detection
 def test_a_native_worker_takes_over_a_python_workers_table_and_decides_as_the_python_worker_would() -> None:
     batch = simulated(
         AccountSpec("instagram:bought", followers=20_000, scenario="purchase_step", amount=5_000),
