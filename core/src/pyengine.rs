@@ -503,6 +503,11 @@ impl NativeEngine {
         self.engine.matcher.remove_niche(name)
     }
 
+    /// The normalised tags of a niche (empty for an unknown one).
+    fn niche_tags(&self, name: &str) -> Vec<String> {
+        self.engine.matcher.tags_of(name).iter().cloned().collect()
+    }
+
     #[getter]
     fn niche_names(&self) -> Vec<String> {
         self.engine.matcher.niche_names()

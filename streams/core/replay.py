@@ -10,14 +10,20 @@ the same sequence as with one line at a time; a lazy input is read up to a chunk
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from itertools import islice
 
-from schemas.events import FollowerSpikeAlert, InfluencerProfile
-from streams._native import decode_batch
+import orjson
+
+from schemas.events import FollowerSpikeAlert, InfluencerProfile, NicheDefinition
+from streams._native import NativeEngine, decode_batch
+from streams.core.config import EngineConfig
 from streams.core.engine import Engine, Output
+from streams.core.tags import NicheMatcher
+from streams.core.tagstats import TagBook
 
 MAX_BAD_LINES_KEPT = 1000
 CHUNK_LINES = 4096
@@ -87,6 +93,69 @@ def replay(
     result.elapsed_s = time.perf_counter() - started
     result.late_dropped = engine.stats.late_dropped - dropped_before
     result.accounts = len(engine.store)
+    return result
+
+
+def native_engine(config: EngineConfig, niches: Iterable[NicheDefinition]) -> NativeEngine:
+    """A native engine (streams._native, the Rust port of this package's engine) for a replay."""
+    return NativeEngine(dataclasses.asdict(config), [(niche.name, list(niche.tags)) for niche in niches])
+
+
+def native_output(raw: bytes) -> Output:
+    """A native engine's encoded output as its contract model."""
+    if orjson.loads(raw)["kind"] == "follower_spike_alert":
+        return FollowerSpikeAlert.model_validate_json(raw)
+    return InfluencerProfile.model_validate_json(raw)
+
+
+def replay_native(
+    lines: Iterable[bytes],
+    engine: NativeEngine,
+    *,
+    tags: TagBook | None = None,
+    on_output: Callable[[Output], None] | None = None,
+    on_bad_line: Callable[[int, str], None] | None = None,
+) -> ReplayResult:
+    """``replay`` on the native engine, one ``process_batch`` call per chunk of lines.
+
+    Same decisions as ``replay`` with ``Engine`` (tests/unit/test_native_engine_parity.py);
+    within a chunk the bad lines are reported before the chunk's outputs. ``tags``: a book
+    fed with every new post's tags, as ``Engine(tags=...)`` feeds it.
+    """
+    result = ReplayResult()
+    dropped_before = int(engine.stats["late_dropped"])  # type: ignore[call-overload]
+    if tags is not None:
+        engine.share_tags()
+        matcher = NicheMatcher()
+        for name in engine.niche_names:
+            matcher.set_niche(NicheDefinition(name=name, tags=list(engine.niche_tags(name))))
+        tags.tracked_of = matcher.tags_of
+    started = time.perf_counter()
+    for numbers, chunk, last in _chunks(lines):
+        result.lines = last
+        encoded, dead_letters = engine.process_batch(chunk)
+        result.events += len(chunk) - len(dead_letters)
+        for index, reason, _ in dead_letters:
+            result.bad_lines += 1
+            if len(result.bad_line_samples) < MAX_BAD_LINES_KEPT:
+                result.bad_line_samples.append((numbers[index], reason))
+            if on_bad_line is not None:
+                on_bad_line(numbers[index], reason)
+        for raw in encoded:
+            output = native_output(raw)
+            if type(output) is FollowerSpikeAlert:
+                result.alerts.append(output)
+            else:
+                result.profiles[output.account_id] = output  # type: ignore[assignment]
+                result.profiles_emitted += 1
+            if on_output is not None:
+                on_output(output)
+        if tags is not None:
+            for _post, post_tags, niches, account, followers, rate, weight, ts in engine.take_tag_observations():
+                tags.observe(post_tags, niches, account, followers, rate, weight, ts)
+    result.elapsed_s = time.perf_counter() - started
+    result.late_dropped = int(engine.stats["late_dropped"]) - dropped_before  # type: ignore[call-overload]
+    result.accounts = len(engine)
     return result
 
 
