@@ -298,20 +298,19 @@ fn apply(books: &mut Books<'_>, state: &mut AccountState, o: &Fields<'_>, output
     state.observe_followers(o.ts, o.followers);
     let mut new_post = false;
     if let Some(post) = &o.post {
-        new_post = !state.posts.contains(post.post_id);
         let observation = PostObservation {
             posted_ts: post.posted_ts,
             observed_ts: o.ts as i64,
             interactions: post.interactions,
             followers: o.followers,
             views: post.views,
-            niches: post.niches.to_vec(),
+            niches: Vec::new(), // observe_post sets them
             comments: post.comments,
             prev_interactions: 0,
             prev_observed_ts: 0,
         };
         let latest = state.latest_ts;
-        state.posts.observe(post.post_id, observation, latest);
+        new_post = state.posts.observe_post(post.post_id, observation, post.niches, latest);
     }
     let alert = spikes::evaluate(state, config, Some(books.mentions));
     let tier_changed = state.followers != previous_followers

@@ -162,6 +162,23 @@ impl PostObservation {
     }
 }
 
+/// A later (or the same) look at a kept post replaces it; returns false for an earlier one.
+fn replace_look(current: &mut PostObservation, mut observation: PostObservation) -> bool {
+    if observation.observed_ts < current.observed_ts {
+        return false;
+    }
+    if observation.observed_ts > current.observed_ts {
+        observation.prev_interactions = current.interactions;
+        observation.prev_observed_ts = current.observed_ts;
+    } else {
+        // the same look again (redelivered): the one before it stays the previous
+        observation.prev_interactions = current.prev_interactions;
+        observation.prev_observed_ts = current.prev_observed_ts;
+    }
+    *current = observation;
+    true
+}
+
 /// The latest observation of each recent post, bounded in count and age, in first-seen order.
 #[derive(Clone, Debug, PartialEq)]
 pub struct PostWindow {
@@ -184,27 +201,35 @@ impl PostWindow {
     }
 
     /// Record an observation; returns false when it is older than what is already known.
-    pub fn observe(&mut self, post_id: &str, mut observation: PostObservation, latest_ts: f64) -> bool {
+    pub fn observe(&mut self, post_id: &str, observation: PostObservation, latest_ts: f64) -> bool {
         match self.posts.iter_mut().find(|(id, _)| id == post_id) {
-            Some((_, current)) => {
-                if observation.observed_ts < current.observed_ts {
-                    return false;
-                }
-                if observation.observed_ts > current.observed_ts {
-                    observation.prev_interactions = current.interactions;
-                    observation.prev_observed_ts = current.observed_ts;
-                } else {
-                    // the same look again (redelivered): the one before it stays the previous
-                    observation.prev_interactions = current.prev_interactions;
-                    observation.prev_observed_ts = current.prev_observed_ts;
-                }
-                *current = observation;
-                true
-            }
+            Some((_, current)) => replace_look(current, observation),
             None => {
                 self.posts.push((post_id.to_owned(), observation));
                 self.evict(latest_ts);
                 self.contains(post_id)
+            }
+        }
+    }
+
+    /// `observe` with the post's niches given apart (`observation.niches` is ignored):
+    /// they are copied only for a post not kept yet or whose niches changed. Returns
+    /// whether the post was not kept before.
+    pub fn observe_post(&mut self, post_id: &str, mut observation: PostObservation, niches: &[String], latest_ts: f64) -> bool {
+        match self.posts.iter_mut().find(|(id, _)| id == post_id) {
+            Some((_, current)) => {
+                if observation.observed_ts >= current.observed_ts {
+                    observation.niches =
+                        if current.niches == niches { std::mem::take(&mut current.niches) } else { niches.to_vec() };
+                    replace_look(current, observation);
+                }
+                false
+            }
+            None => {
+                observation.niches = niches.to_vec();
+                self.posts.push((post_id.to_owned(), observation));
+                self.evict(latest_ts);
+                true
             }
         }
     }
@@ -278,6 +303,19 @@ mod tests {
         assert_eq!(ring.earliest(), Some((25 * 3600, 25)));
         assert_eq!(ring.at_or_before(30.5 * 3600.0), Some((30 * 3600, 30)));
         assert_eq!(ring.between(26.0 * 3600.0, 28.0 * 3600.0).count(), 3);
+    }
+
+    #[test]
+    fn observe_post_takes_the_niches_given_and_tells_a_new_post() {
+        let mut window = PostWindow::new(40, 30.0 * 86400.0);
+        let pens = vec!["pens".to_owned()];
+        assert!(window.observe_post("a", post(0, 10, 5), &pens, 10.0));
+        assert!(!window.observe_post("a", post(0, 20, 9), &pens, 20.0));
+        let ink = vec!["ink".to_owned(), "pens".to_owned()];
+        assert!(!window.observe_post("a", post(0, 15, 7), &ink, 20.0)); // earlier: ignored
+        assert_eq!(window.get("a").map(|p| (p.niches.clone(), p.prev_interactions)), Some((pens.clone(), 5)));
+        assert!(!window.observe_post("a", post(0, 30, 12), &ink, 30.0));
+        assert_eq!(window.get("a").map(|p| (p.niches.clone(), p.interactions)), Some((ink, 12)));
     }
 
     #[test]
