@@ -1,13 +1,13 @@
 """How long a worker takes to restore N tracked accounts from the accounts changelog.
 
-    python bench/restore.py [--accounts 100000] [--store memory://|rocksdb://] [--engine python|native]
+    python bench/restore.py [--accounts 100000] [--store memory://|rocksdb://] [--engine native|python]
 
 Writes N realistic account states (cloned from engine-built states of synthetic accounts,
 so their size matches real ones) into the changelog topic of one app id, then starts a
 worker with an empty data directory and times start -> "Worker ready". In the same run, a
 worker of another app id with an empty changelog gives the baseline start-up time; the
-difference is the restore time. ``--engine native`` writes the states in the native
-engine's compact format (what a native worker's changelog holds) and runs native workers.
+difference is the restore time. With the native engine (the default) the states are in its
+compact format, what a native worker's changelog holds; ``--engine python`` writes JSON.
 """
 
 from __future__ import annotations
@@ -54,7 +54,7 @@ def compact(state: dict) -> bytes:
     return value
 
 
-def fill_changelog(bootstrap: str, app_id: str, accounts: int, templates: list[dict], engine: str = "python") -> int:
+def fill_changelog(bootstrap: str, app_id: str, accounts: int, templates: list[dict], engine: str = "native") -> int:
     topic = f"{app_id}-accounts-changelog"
     admin = KafkaAdminClient(bootstrap_servers=bootstrap)
     admin.create_topics([NewTopic(topic, PARTITIONS, 1, topic_configs={"cleanup.policy": "compact"})])
@@ -81,7 +81,7 @@ def _has_lz4() -> bool:
     return True
 
 
-def time_to_ready(bootstrap: str, app_id: str, store: str, workdir: Path, engine: str = "python") -> float:
+def time_to_ready(bootstrap: str, app_id: str, store: str, workdir: Path, engine: str = "native") -> float:
     env = {k: v for k, v in os.environ.items() if not k.startswith("NICHEWATCH_")}
     env.update(NICHEWATCH_KAFKA_BOOTSTRAP_SERVERS=bootstrap, NICHEWATCH_APP_ID=app_id, NICHEWATCH_STORE=store,
                NICHEWATCH_DATA_DIR=str(workdir / f"data-{app_id}"), NICHEWATCH_WEB_PORT=str(free_port()),
@@ -109,7 +109,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--accounts", type=int, default=100_000)
     parser.add_argument("--store", action="append", choices=["memory://", "rocksdb://"])
-    parser.add_argument("--engine", default="python", choices=["python", "native"])
+    parser.add_argument("--engine", default="native", choices=["native", "python"])
     args = parser.parse_args()
     stores = args.store or ["memory://", "rocksdb://"]
     workdir = Path(tempfile.mkdtemp(prefix="nichewatch-restore-"))
