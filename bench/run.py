@@ -407,6 +407,10 @@ HOT = (  # functions whose direct callees are listed
     ("engine.py", "process"),
     ("engine.py", "_apply"),
     ("engine.py", "_apply_fields"),
+    ("native_pipeline.py", "process"),
+    ("agents/accounts.py", "deliver"),
+    ("niche_tags.py", "apply"),
+    ("faust_batch.py", "flush"),
 )
 
 
@@ -532,7 +536,8 @@ def main(argv: list[str] | None = None) -> int:
 
         if args.profile:
             profiled = Worker(bootstrap, "bench-profile", {**topics, "alerts": "bench-profile-alerts",
-                                                           "influencers": "bench-profile-influencers"}, args.store, work)
+                                                           "influencers": "bench-profile-influencers"}, args.store, work,
+                              args.engine)
             profiled.create_topics()
             prof_path = work / "worker.prof"
             committed = committed_equals_end(bootstrap, profiled.app_id, topics["posts"])

@@ -15,14 +15,19 @@ TagBook.merge is the building block for one cluster-wide report.
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable, Mapping
+from typing import Any
+
+import orjson
 
 from kafka import KafkaConsumer, TopicPartition
 from pydantic import ValidationError
 
 from schemas.cluster import TagObservation, TagObservations
-from schemas.codec import encode
+from schemas.codec import MAX_PAYLOAD_BYTES, encode
+from schemas.events import COUNT_LIMIT, SCHEMA_VERSION
 from schemas.niche_tags import NicheTagReport
 from streams.core.tagstats import TagBook, strong_suggestions
 from streams.dlq import BadRecord
@@ -73,6 +78,9 @@ class TagReports:
         self.latest[name] = report
 
 
+ID_MAX_CHARS = 512  # schemas.events.Id
+
+
 class SharedTagObservations:
     """Every worker's tag statistics, from the tag observations of all workers.
 
@@ -89,6 +97,18 @@ class SharedTagObservations:
     def apply(self, key: bytes | None, value: bytes | None) -> None:
         if value is None:
             return
+        seen, remember, observe = self.seen, self.remember, self.book.observe
+        plain = plain_observations(value)
+        if plain is not None:  # a record as the workers write it: the fields as validation would give them
+            for o in plain:
+                post_id = o["post_id"]
+                if post_id in seen:
+                    continue
+                seen[post_id] = None
+                if len(seen) > remember:
+                    del seen[next(iter(seen))]
+                observe(o["tags"], o["niches"], o["account_id"], o["followers"], o["rate"], o["weight"], o["ts"])
+            return
         try:
             observations = decode_record(value, TagObservations).observations
         except BadRecord as batch_error:
@@ -96,14 +116,71 @@ class SharedTagObservations:
                 observations = [decode_record(value, TagObservation)]  # one post a record (older workers)
             except BadRecord:
                 raise batch_error from None
-        seen, book = self.seen, self.book
         for o in observations:
-            if o.post_id in seen:
+            post_id = o.post_id
+            if post_id in seen:
                 continue
-            seen[o.post_id] = None
-            if len(seen) > self.remember:
+            seen[post_id] = None
+            if len(seen) > remember:
                 del seen[next(iter(seen))]
-            book.observe(o.tags, o.niches, o.account_id, o.followers, o.rate, o.weight, o.ts)
+            observe(o.tags, o.niches, o.account_id, o.followers, o.rate, o.weight, o.ts)
+
+
+_RECORD_KEYS = frozenset(("schema_version", "kind", "observations"))
+_OBSERVATION_KEYS = frozenset(("schema_version", "kind", "post_id", "account_id", "tags", "niches", "followers",
+                               "rate", "weight", "ts"))
+_OBSERVATION_REQUIRED = _OBSERVATION_KEYS - {"schema_version", "kind"}
+
+
+def plain_observations(value: bytes) -> list[dict[str, Any]] | None:
+    """The observations of a ``TagObservations`` record, as parsed JSON, when the record is
+    plainly valid; None for anything else (then ``decode_record`` decides, and says why).
+
+    Validating a whole record with pydantic (and the codec's depth walk) costs more than
+    counting its posts. This check accepts only a subset of what ``TagObservations`` accepts
+    (no unknown fields, whose depth would need the walk; floats as JSON floats), so a record
+    it accepts gives the same values as validation would, and any other record takes the
+    validating path as before (tests/unit/test_shared_tag_observations.py compares the two).
+    """
+    if len(value) > MAX_PAYLOAD_BYTES:
+        return None
+    try:
+        record = orjson.loads(value)
+    except orjson.JSONDecodeError:
+        return None
+    if (type(record) is not dict or not record.keys() <= _RECORD_KEYS
+            or not _version_and_kind(record, "tag_observations")):
+        return None
+    observations = record.get("observations")
+    if type(observations) is not list:
+        return None
+    for o in observations:
+        if type(o) is not dict or not o.keys() <= _OBSERVATION_KEYS or not _OBSERVATION_REQUIRED <= o.keys():
+            return None
+        if not _version_and_kind(o, "tag_observation") or not _id(o["post_id"]) or not _id(o["account_id"]):
+            return None
+        tags, niches, followers = o["tags"], o["niches"], o["followers"]
+        if type(tags) is not list or any(type(t) is not str for t in tags):
+            return None
+        if type(niches) is not list or not all(_id(n) for n in niches):
+            return None
+        if type(followers) is not int or not 0 <= followers < COUNT_LIMIT:
+            return None
+        rate, weight, ts = o["rate"], o["weight"], o["ts"]
+        if type(rate) is not float or type(weight) is not float or type(ts) is not float:
+            return None
+        if not (0.0 <= rate < math.inf and 0.0 <= weight <= 1.0 and 0.0 <= ts < math.inf):
+            return None
+    return observations
+
+
+def _version_and_kind(fields: dict[str, Any], kind: str) -> bool:
+    version = fields.get("schema_version", SCHEMA_VERSION)
+    return type(version) is int and version == SCHEMA_VERSION and fields.get("kind", kind) == kind
+
+
+def _id(value: object) -> bool:
+    return type(value) is str and 1 <= len(value) <= ID_MAX_CHARS
 
 
 def read_tag_report(settings: Settings, niche: str, timeout: float = 30.0) -> NicheTagReport | None:

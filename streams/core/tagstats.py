@@ -37,10 +37,11 @@ from datetime import UTC, datetime
 from typing import NamedTuple
 
 from schemas.niche_tags import NicheTagReport, TagStatistics, TagSuggestion
-from streams.core.sketches import AccountSample, SpaceSaving
+from streams.core.sketches import AccountSample, SpaceSaving, account_hash
 from streams.core.tags import normalise_tag
 
 TAG_SET_SEPARATOR = "\x1f"
+NORMAL_CACHE_SIZE = 65_536  # distinct raw tag lists whose normal form is kept
 
 
 @dataclass(frozen=True)
@@ -109,18 +110,25 @@ class NicheTags:
         self.accounts.observe(account_id, followers, rate)
         self.tag_sets.entry(TAG_SET_SEPARATOR.join(sorted(tracked_on_post))).count += 1
         share = weight / len(tracked_on_post) if tracked_on_post else 0.0
-        table = self.tags
+        table, entries = self.tags, self.tags.entries
+        # AccountSample.observe inlined for its common outcomes (the account already
+        # sampled, or hashed above the threshold): every post passes here once per tag.
+        h, latest = account_hash(account_id), (followers, rate)
         for tag in tags:
-            entry = table.entry(tag)
+            entry = entries.get(tag) or table.entry(tag)
             entry.count += 1
             if exclusive:
                 entry.exclusive += 1
-            entry.accounts.observe(account_id, followers, rate)
-            co_posts, co_weight = entry.co_posts, entry.co_weight
-            for tracked in tracked_on_post:
-                co_posts[tracked] = co_posts.get(tracked, 0) + 1
-                co_weight[tracked] = co_weight.get(tracked, 0.0) + share
-
+            sample = entry.accounts
+            if h in sample.values:
+                sample.values[h] = latest
+            elif h < sample.threshold:
+                sample.observe(account_id, followers, rate)
+            if tracked_on_post:
+                co_posts, co_weight = entry.co_posts, entry.co_weight
+                for tracked in tracked_on_post:
+                    co_posts[tracked] = co_posts.get(tracked, 0) + 1
+                    co_weight[tracked] = co_weight.get(tracked, 0.0) + share
 
     def merge(self, other: NicheTags) -> None:
         self.posts += other.posts
@@ -183,13 +191,21 @@ class TagBook:
         self.multi: SpaceSaving[BucketCount] = SpaceSaving(self.config.background_tags, _bucket)
         self.total_posts = 0
         self.tracked_of: Callable[[str], frozenset[str]] = lambda name: frozenset()
+        self._normal: dict[tuple[str, ...], tuple[str, ...]] = {}  # raw tag list -> its normal tags (posts repeat them)
 
     def observe(
         self, tags: Iterable[str], niches: Sequence[str], account_id: str,
         followers: int, rate: float, weight: float, ts: float,
     ) -> None:
         """Count one post (call once per post_id): its raw tags and the niches it hits."""
-        normal = list(dict.fromkeys(t for t in map(normalise_tag, list(tags)[: self.config.max_tags_per_post]) if t))
+        raw = tuple(tags)
+        normal = self._normal.get(raw)
+        if normal is None:
+            if len(self._normal) >= NORMAL_CACHE_SIZE:
+                self._normal.clear()
+            normal = self._normal[raw] = tuple(
+                dict.fromkeys(t for t in map(normalise_tag, raw[: self.config.max_tags_per_post]) if t)
+            )
         self.total_posts += 1
         if len(niches) != 1:
             bucket = self.untracked if not niches else self.multi

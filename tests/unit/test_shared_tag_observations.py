@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import orjson
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from prometheus_client import CollectorRegistry
 
 from schemas.cluster import TagObservation, TagObservations
@@ -15,7 +17,7 @@ from streams.core.synthetic import AccountSpec, account_events
 from streams.core.tagstats import TagBook
 from streams.dlq import BadRecord
 from streams.metrics import Metrics
-from streams.niche_tags import SharedTagObservations
+from streams.niche_tags import SharedTagObservations, plain_observations
 from streams.pipeline import TAG_RECORD_BYTES, Pipeline, Record, decode_record
 
 NICHES = [NicheDefinition(name="pens", tags=["fountainpens"])]
@@ -74,3 +76,65 @@ def test_a_malformed_record_is_refused_with_the_batch_format_named() -> None:
     shared = SharedTagObservations(TagBook())
     with pytest.raises(BadRecord, match="observations"):
         shared.apply(b"tags", b'{"schema_version":1,"kind":"tag_observations","observations":[{"post_id":1}]}')
+
+
+_FIELD_VALUES = {
+    "post_id": st.sampled_from(["p:1", "", "x" * 512, "x" * 513, 7, None]),
+    "account_id": st.sampled_from(["instagram:a", "", "é" * 512, "é" * 513, ["a"]]),
+    "tags": st.sampled_from([[], ["#Pens", "ink"], ["a", 1], "pens", [None]]),
+    "niches": st.sampled_from([[], ["pens"], [""], ["x" * 513], [1], "pens"]),
+    "followers": st.sampled_from([0, 12_000, -1, 2**53 - 1, 2**53, 1.0, True, "5"]),
+    "rate": st.sampled_from([0.0, 0.031, -0.1, 0, 1e308, "0.1", None]),
+    "weight": st.sampled_from([0.0, 0.5, 1.0, 1.0000001, -0.0, 1, None]),
+    "ts": st.sampled_from([0.0, 1_780_000_000.5, -1.0, 5, False]),
+    "schema_version": st.sampled_from([1, 2, 1.0, True]),
+    "kind": st.sampled_from(["tag_observation", "tag_observations", None]),
+    "extra": st.sampled_from([1, [[[]]], "x"]),
+}
+
+
+@st.composite
+def _observation_records(draw: st.DrawFn) -> bytes:
+    valid = {"post_id": "p:1", "account_id": "instagram:a", "tags": ["#Pens"], "niches": ["pens"], "followers": 900,
+             "rate": 0.02, "weight": 0.5, "ts": 1_780_000_000.0}
+    observations = []
+    for _ in range(draw(st.integers(0, 3))):
+        observation: dict[str, object] = dict(valid)
+        for name in draw(st.lists(st.sampled_from(sorted(_FIELD_VALUES)), max_size=2)):  # a field or two changed
+            observation[name] = draw(_FIELD_VALUES[name])
+        for name in draw(st.lists(st.sampled_from(sorted(valid)), max_size=1)):  # or missing
+            del observation[name]
+        observations.append(observation)
+    record: dict[str, object] = {"observations": observations}
+    for name, values in (("schema_version", [1, 2, True]), ("kind", ["tag_observations", "tag_observation"]),
+                         ("extra", [{"a": [1]}])):
+        if draw(st.booleans()):
+            record[name] = draw(st.sampled_from(values))
+    return orjson.dumps(record)
+
+
+@settings(max_examples=400, deadline=None)
+@given(_observation_records())
+def test_a_record_read_without_validation_is_one_validation_accepts_with_the_same_values(value: bytes) -> None:
+    plain = plain_observations(value)
+    if plain is None:
+        return  # the validating path decides, as before
+    validated = decode_record(value, TagObservations).observations
+    assert [(o["post_id"], o["account_id"], o["tags"], o["niches"], o["followers"], o["rate"], o["weight"], o["ts"])
+            for o in plain] == [(o.post_id, o.account_id, o.tags, o.niches, o.followers, o.rate, o.weight, o.ts)
+                                for o in validated]
+
+
+def test_the_records_workers_write_are_read_without_validation_and_others_through_it() -> None:
+    result = Pipeline(Engine(niches=NICHES, tags=TagBook(), share_tags=True), Metrics(CollectorRegistry())).process(
+        _batch(), now=NOW)
+    assert result.tag_observations
+    assert all(plain_observations(o.value) is not None for o in result.tag_observations)
+    fast, slow = TagBook(), TagBook()
+    for o in result.tag_observations:
+        SharedTagObservations(fast).apply(b"tags", o.value)
+        with_extra = orjson.dumps({**orjson.loads(o.value), "note": {"deep": [[1]]}})
+        assert plain_observations(with_extra) is None
+        SharedTagObservations(slow).apply(b"tags", with_extra)
+    assert fast.total_posts == slow.total_posts > 0
+    assert _tag_counts(fast) == _tag_counts(slow)
