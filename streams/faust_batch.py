@@ -36,6 +36,7 @@ from collections.abc import Awaitable, Callable, Iterable
 from typing import Any, Protocol
 
 import faust
+from aiokafka.partitioner import DefaultPartitioner
 from aiokafka.structs import ConsumerRecord
 from faust.transport.drivers import aiokafka as aiokafka_driver
 from faust.types import TP
@@ -43,6 +44,7 @@ from faust.types import TP
 log = logging.getLogger(__name__)
 
 BatchHandler = Callable[[TP, list[ConsumerRecord]], None]
+PARTITIONS_REMEMBERED = 100_000  # output keys whose partition OutputWriter keeps
 
 
 class Flushable(Protocol):
@@ -93,7 +95,8 @@ class BatchConsumer(aiokafka_driver.Consumer):
                 if active is not None and tp not in active and tp not in self._buffered_partitions:
                     continue
                 last = read_offset[tp]
-                batch = [r for r in batch if last is None or r.offset >= last]
+                if last is not None and batch[0].offset < last:  # a fetch's offsets increase
+                    batch = [r for r in batch if r.offset >= last]
                 if not batch:
                     continue
                 if tp in recovery.tp_to_table and (tp in recovery.active_tps or tp in recovery.standby_tps):
@@ -106,10 +109,12 @@ class BatchConsumer(aiokafka_driver.Consumer):
                         read_offset[tp] = record.offset
                     continue
                 previous = last
-                for record in batch:  # offsets missing in between: compaction, txn markers
-                    if previous and record.offset - previous > 1:
-                        await self._add_gap(tp, previous + 1, record.offset)
-                    previous = record.offset
+                contiguous = batch[-1].offset - batch[0].offset == len(batch) - 1
+                if not contiguous or (previous and batch[0].offset - previous > 1):
+                    for record in batch:  # offsets missing in between: compaction, txn markers
+                        if previous and record.offset - previous > 1:
+                            await self._add_gap(tp, previous + 1, record.offset)
+                        previous = record.offset
                 todo.append((tp, batch))
             if generation != app.consumer_generation_id or not self.flow_active:
                 continue  # a rebalance happened while we awaited: Faust re-seeks, drop this fetch
@@ -392,6 +397,7 @@ class OutputWriter:
         self.buffer: list[tuple[str, bytes, bytes, list[tuple[str, bytes]] | None]] = []
         self._pending: list[asyncio.Future[None]] = []
         self._queued: asyncio.Future[None] | None = None  # set once the last flush's sends are queued
+        self._partitions: dict[tuple[str, int, bytes], int] = {}  # (topic, partition count, key) -> partition
         app.flushables.append(self)
         app.output_writers.append(self)
 
@@ -418,12 +424,47 @@ class OutputWriter:
             if previous is not None:
                 await asyncio.shield(previous)
             producer = self.app.producer._ensure_producer()
-            for topic, key, value, headers in messages:
-                futures.append(await producer.send(topic, value, key=key, headers=headers))
+            for (topic, partition), builders in (await self._batches(producer, messages)).items():
+                for builder in builders:
+                    futures.append(await producer.send_batch(builder, topic, partition=partition))
         finally:
             if not queued.done():
                 queued.set_result(None)
         await asyncio.gather(*futures)
+
+    async def _batches(
+        self, producer: Any, messages: list[tuple[str, bytes, bytes, list[tuple[str, bytes]] | None]]
+    ) -> dict[tuple[str, int], list[Any]]:
+        """The messages in record batches by (topic, partition), in their order within each.
+
+        ``producer.send`` per message costs a partitioner call (murmur2 in Python), a size
+        estimate, an accumulator lookup and a delivery future; a batch builder per partition
+        takes the same records, partitioned by the producer's own ``_partition`` (a key's
+        partition is remembered while the topic's partition count stands).
+        """
+        out: dict[tuple[str, int], list[Any]] = {}
+        counts: dict[str, int] = {}
+        remembered, deterministic = self._partitions, type(producer._partitioner) is DefaultPartitioner
+        for topic, key, value, headers in messages:
+            count = counts.get(topic)
+            if count is None:
+                await producer.client._wait_on_metadata(topic)
+                count = counts[topic] = len(producer._metadata.partitions_for_topic(topic))
+            producer._serialize(key, value, headers or [])  # raises for a message over max_request_size, as send does
+            partition = remembered.get((topic, count, key)) if deterministic and key is not None else None
+            if partition is None:
+                partition = producer._partition(topic, None, key, value, key, value)
+                if deterministic and key is not None:
+                    if len(remembered) >= PARTITIONS_REMEMBERED:
+                        remembered.clear()
+                    remembered[(topic, count, key)] = partition
+            builders = out.get((topic, partition))
+            if builders is None:
+                builders = out[(topic, partition)] = [producer.create_batch()]
+            if builders[-1].append(timestamp=None, key=key, value=value, headers=headers) is None:
+                builders.append(producer.create_batch())
+                builders[-1].append(timestamp=None, key=key, value=value, headers=headers)
+        return out
 
     async def wait_sent(self) -> None:
         pending, self._pending = self._pending, []

@@ -50,6 +50,14 @@ NativeOutput = tuple[str, bytes, bytes, Any, Any, Any]
 ("profile", key, value, primary_niche, tier, median_engagement_rate)."""
 
 
+class Fetched(Protocol):
+    """A consumed record as the consumer hands it over (aiokafka's ConsumerRecord)."""
+
+    offset: int
+    key: bytes | None
+    value: bytes | None
+
+
 class StateWriter(Protocol):
     """The accounts table by partition (streams.faust_batch.TableWriter)."""
 
@@ -90,39 +98,51 @@ class NativePipeline:
         self.table = table
 
     def process(self, records: list[Record], now: float | None = None) -> BatchResult:
-        result = BatchResult()
         if not records:
-            return result
+            return BatchResult()
+        first = records[0]  # a batch comes from one partition
+        return self._process(first.topic, first.partition, [(r.key, r.value) for r in records], records.__getitem__, now)
+
+    def process_fetched(self, topic: str, partition: int, batch: list[Fetched], now: float | None = None) -> BatchResult:
+        """``process`` of a fetched batch of one partition as the consumer hands it over: the
+        ``Record`` of a position is built only for a record that goes to the DLQ or is re-keyed."""
+        if not batch:
+            return BatchResult()
+
+        def record(index: int) -> Record:
+            fetched = batch[index]
+            return Record(topic, partition, fetched.offset, fetched.key, fetched.value)
+
+        return self._process(topic, partition, [(r.key, r.value) for r in batch], record, now)
+
+    def _process(
+        self, topic: str, partition: int, pairs: list[tuple[bytes | None, bytes | None]],
+        record: Callable[[int], Record], now: float | None,
+    ) -> BatchResult:
+        result = BatchResult()
         metrics, writer = self.metrics, self.table.writer
         wall = time.time() if now is None else now
-        metrics.consumed(records[0].topic, len(records))  # a batch comes from one partition
-        partition = records[0].partition
+        metrics.consumed(topic, len(pairs))
         with panics_as_errors():
             outputs, dead, rekeyed, counts, post_latencies, snapshot_latencies, changed, bad_states = (
-                self.engine.native.process_records(
-                    [(record.key, record.value) for record in records],
-                    partition=partition,
-                    wall=wall,
-                    load=self._loader(partition),
-                )
+                self.engine.native.process_records(pairs, partition=partition, wall=wall, load=self._loader(partition))
             )
         for account_id, reason in bad_states:
             self.table.skip(account_id.encode(), BadRecord(skip_reason(reason), f"account state: {reason}"))
         for index, reason, _class in dead:
-            dead_letter(result, metrics, records[index], reason)
+            dead_letter(result, metrics, record(index), reason)
         for index, account_id in rekeyed:
             # A producer that does not key by account_id breaks partition ownership:
             # send the record to the partition that owns the account instead.
-            record = records[index]
-            result.rekeyed.append(Outgoing(account_id.encode(), record.value))  # type: ignore[arg-type]
-            metrics.rekeyed(record.topic)
+            moved = record(index)
+            result.rekeyed.append(Outgoing(account_id.encode(), moved.value))  # type: ignore[arg-type]
+            metrics.rekeyed(moved.topic)
         count_batch(
             metrics,
             (((platform, niche, outcome), n) for platform, niche, outcome, n in counts),
             {"post": post_latencies, "snapshot": snapshot_latencies},
         )
-        for output in outputs:
-            self._emit(result, output, wall)
+        self._emit_all(result, outputs, wall)
         for key, state in changed:
             writer.put(partition, key, state)
         self._take_cluster_records(result)
@@ -166,6 +186,17 @@ class NativePipeline:
             self.table.skip(key, BadRecord(skip_reason(str(exc)), f"account state: {exc}"))
             return False
         return True
+
+    def _emit_all(self, result: BatchResult, outputs: list[NativeOutput], wall: float) -> None:
+        """``_emit`` of each output, in order (one loop: a batch has an output every few posts)."""
+        metrics, alerts, profiles = self.metrics, result.alerts, result.profiles
+        for kind, key, value, first, second, third in outputs:
+            if kind == "alert":
+                alerts.append(Outgoing(key, value))
+                count_alert(metrics, first, second, third, wall)
+            else:
+                profiles.append(Outgoing(key, value))
+                count_profile(metrics, first, second, third)
 
     def _emit(self, result: BatchResult, output: NativeOutput, wall: float) -> None:
         kind, key, value, first, second, third = output

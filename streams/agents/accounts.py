@@ -103,6 +103,9 @@ class AccountsAgent:
     def _handle(self, tp: TP, batch: list[ConsumerRecord]) -> None:
         self.store.writer.check_source(tp.topic)
         self.store.partition = tp.partition
+        if isinstance(self.pipeline, NativePipeline):
+            self.deliver(tp.topic, self.pipeline.process_fetched(tp.topic, tp.partition, batch))
+            return
         records = [Record(tp.topic, tp.partition, r.offset, r.key, r.value) for r in batch]
         self.deliver(tp.topic, self.pipeline.process(records))
 

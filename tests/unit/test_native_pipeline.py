@@ -113,6 +113,24 @@ def test_malformed_and_wrongly_keyed_records_give_the_python_pipelines_dead_lett
     assert samples(native_registry) == samples(python_registry)
 
 
+def test_a_fetched_batch_gives_what_its_records_give_with_each_dead_letters_and_rekeyed_record() -> None:
+    batch = records(
+        (b"k", b"{oops"),
+        (b"k", post_bytes()),
+        (b"wrong-key", post_bytes(account_id="instagram:other")),
+        (b"k", None),
+        partition=3,
+    )
+    fetched = [SimpleNamespace(offset=100 + r.offset, key=r.key, value=r.value) for r in batch]
+    by_records, _, records_registry = native_line()
+    by_fetch, _, fetch_registry = native_line()
+    expected = by_records.process([r._replace(offset=100 + r.offset) for r in batch], now=NOW)
+    got = by_fetch.process_fetched("posts.raw", 3, fetched, now=NOW)  # type: ignore[arg-type]
+    assert outgoing(got) == outgoing(expected)
+    assert [(d.record.partition, d.record.offset) for d in got.dead_letters] == [(3, 100), (3, 103)]
+    assert got.rekeyed and samples(fetch_registry) == samples(records_registry)
+
+
 def test_table_entries_reach_the_native_engine_as_state_bytes() -> None:
     state = AccountState.new("instagram:inkjournal", "instagram", "inkjournal", EngineConfig())
     compact = b"\x02compact"
