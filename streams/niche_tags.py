@@ -130,6 +130,7 @@ _RECORD_KEYS = frozenset(("schema_version", "kind", "observations"))
 _OBSERVATION_KEYS = frozenset(("schema_version", "kind", "post_id", "account_id", "tags", "niches", "followers",
                                "rate", "weight", "ts"))
 _OBSERVATION_REQUIRED = _OBSERVATION_KEYS - {"schema_version", "kind"}
+_STR_ONLY = frozenset((str,))
 
 
 def plain_observations(value: bytes) -> list[dict[str, Any]] | None:
@@ -154,16 +155,24 @@ def plain_observations(value: bytes) -> list[dict[str, Any]] | None:
     observations = record.get("observations")
     if type(observations) is not list:
         return None
-    for o in observations:
+    for o in observations:  # the checks inlined: a record holds hundreds of observations
         if type(o) is not dict or not o.keys() <= _OBSERVATION_KEYS or not _OBSERVATION_REQUIRED <= o.keys():
             return None
-        if not _version_and_kind(o, "tag_observation") or not _id(o["post_id"]) or not _id(o["account_id"]):
+        version = o.get("schema_version", SCHEMA_VERSION)
+        if type(version) is not int or version != SCHEMA_VERSION or o.get("kind", "tag_observation") != "tag_observation":
             return None
-        tags, niches, followers = o["tags"], o["niches"], o["followers"]
-        if type(tags) is not list or any(type(t) is not str for t in tags):
+        post_id, account_id, tags, niches, followers = o["post_id"], o["account_id"], o["tags"], o["niches"], o["followers"]
+        if type(post_id) is not str or not 1 <= len(post_id) <= ID_MAX_CHARS:
             return None
-        if type(niches) is not list or not all(_id(n) for n in niches):
+        if type(account_id) is not str or not 1 <= len(account_id) <= ID_MAX_CHARS:
             return None
+        if type(tags) is not list or not _STR_ONLY.issuperset(map(type, tags)):
+            return None
+        if type(niches) is not list or not _STR_ONLY.issuperset(map(type, niches)):
+            return None
+        for niche in niches:
+            if not 1 <= len(niche) <= ID_MAX_CHARS:
+                return None
         if type(followers) is not int or not 0 <= followers < COUNT_LIMIT:
             return None
         rate, weight, ts = o["rate"], o["weight"], o["ts"]
@@ -177,10 +186,6 @@ def plain_observations(value: bytes) -> list[dict[str, Any]] | None:
 def _version_and_kind(fields: dict[str, Any], kind: str) -> bool:
     version = fields.get("schema_version", SCHEMA_VERSION)
     return type(version) is int and version == SCHEMA_VERSION and fields.get("kind", kind) == kind
-
-
-def _id(value: object) -> bool:
-    return type(value) is str and 1 <= len(value) <= ID_MAX_CHARS
 
 
 def read_tag_report(settings: Settings, niche: str, timeout: float = 30.0) -> NicheTagReport | None:
