@@ -184,7 +184,7 @@ class MemoryTable:
         raise RuntimeError(f"bad state for {key!r}: {exc}")
 
 
-def our_pipeline(niches: list[NicheDefinition], engine: str = "python") -> object:
+def our_pipeline(niches: list[NicheDefinition], engine: str = "native") -> object:
     from streams.metrics import Metrics, new_registry
 
     metrics = Metrics(new_registry(process_collectors=False))
@@ -239,7 +239,7 @@ class Worker:
     """`python -m streams.cli worker` configured like tests/kafka_helpers.WorkerProcess."""
 
     def __init__(
-        self, bootstrap: str, app_id: str, topics: dict[str, str], store: str, work: Path, engine: str = "python"
+        self, bootstrap: str, app_id: str, topics: dict[str, str], store: str, work: Path, engine: str = "native"
     ) -> None:
         from streams.kafka_local import free_port
 
@@ -468,7 +468,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--posts-per-account", type=int, default=1, choices=(1, 2, 3))
     parser.add_argument("--naive-posts", type=int, default=20_000)
     parser.add_argument("--store", default="memory://", choices=("memory://", "rocksdb://"))
-    parser.add_argument("--engine", default="python", choices=("python", "native"),
+    parser.add_argument("--engine", default="native", choices=("native", "python"),
                         help="the engine of (a+) and of the worker (NICHEWATCH_ENGINE)")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--profile", action="store_true", help="also run the worker once under cProfile")
