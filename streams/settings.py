@@ -86,8 +86,8 @@ class Settings(BaseSettings):
         description="Accounts checked per settle pass (round-robin): bounds its CPU however many accounts a worker owns.",
     )
     engine: Literal["python", "native"] = Field(
-        default="native",
-        description="Detection engine of the worker: the Rust core (native, compact state) or streams.core (python).",
+        default="python",
+        description="Detection engine of the worker: streams.core (python) or the Rust core (native, compact state).",
     )
 
     # --- Collectors (`nichewatch collect ...`) -------------------------------------------
