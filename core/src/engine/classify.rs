@@ -51,7 +51,7 @@ use super::mentions::MentionBook;
 use super::output::Evidence;
 use super::spikes::{Exceedance, Window};
 use super::state::{AccountState, Classification};
-use super::stats::{median, py_round};
+use super::stats::{median, py_max, py_min, py_round};
 use super::windows::PostObservation;
 
 #[derive(Clone, Debug, PartialEq)]
@@ -684,24 +684,6 @@ fn window_name(window: Window) -> &'static str {
     match window {
         Window::Short => "short",
         Window::Long => "long",
-    }
-}
-
-/// Python's `max(a, b)` of floats: `a` unless `b` is greater (signed zeros and NaN as Python).
-fn py_max(a: f64, b: f64) -> f64 {
-    if b > a {
-        b
-    } else {
-        a
-    }
-}
-
-/// Python's `min(a, b)` of floats: `a` unless `b` is less.
-fn py_min(a: f64, b: f64) -> f64 {
-    if b < a {
-        b
-    } else {
-        a
     }
 }
 

@@ -19,7 +19,7 @@
 
 use super::config::{EngineConfig, Tier, HOUR};
 use super::state::AccountState;
-use super::stats::median;
+use super::stats::{median, py_max, py_min, py_sum};
 use super::windows::PostObservation;
 
 pub const MIN_LEARNING_WINDOW_S: f64 = 12.0 * HOUR;
@@ -315,30 +315,6 @@ pub fn audience_response(
         None
     };
     AudienceResponse { verdict, posts: n, slope, standard_error: error }
-}
-
-/// Python's `max(a, b)`: `a` unless `b > a`.
-pub(crate) fn py_max(a: f64, b: f64) -> f64 {
-    if b > a {
-        b
-    } else {
-        a
-    }
-}
-
-/// Python's `min(a, b)`: `a` unless `b < a`.
-pub(crate) fn py_min(a: f64, b: f64) -> f64 {
-    if b < a {
-        b
-    } else {
-        a
-    }
-}
-
-/// Python 3.11's `sum()` of floats: from the left, starting at 0 (Rust's `Sum` for f64
-/// starts at -0.0). Python 3.12 compensates the rounding and would differ in the last bits.
-pub(crate) fn py_sum(values: impl Iterator<Item = f64>) -> f64 {
-    values.fold(0.0, |total, x| total + x)
 }
 
 #[cfg(test)]

@@ -18,7 +18,8 @@
 //! ```
 
 use super::config::{EngineConfig, HOUR};
-use super::explain::{py_max, py_min, py_sum, AudienceVerdict};
+use super::explain::AudienceVerdict;
+use super::stats::{py_max, py_min, py_sum};
 use super::windows::PostObservation;
 
 /// In log age: controls whose ages are within a factor ~1.6 weigh most.

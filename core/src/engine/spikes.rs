@@ -30,7 +30,7 @@ use super::counts::{display_unit, shown_from};
 use super::mentions::MentionBook;
 use super::output::Alert;
 use super::state::{AccountState, Baseline, BaselineKey, Classification, Episode};
-use super::stats::{bucket_index, median_deviation_of_sorted, median_of_sorted, py_round};
+use super::stats::{bucket_index, median_deviation_of_sorted, median_of_sorted, py_max, py_min, py_round};
 
 pub const MAD_TO_SIGMA: f64 = 1.4826;
 pub const MIN_SIGMA_PER_HOUR: f64 = 0.5;
@@ -54,24 +54,6 @@ pub struct Exceedance {
     pub expected: f64,
     pub baseline: Baseline,
     pub sigma: f64,
-}
-
-/// Python's `max(a, b)`: `a` unless `b` is greater.
-fn py_max(a: f64, b: f64) -> f64 {
-    if b > a {
-        b
-    } else {
-        a
-    }
-}
-
-/// Python's `min(a, b)`: `a` unless `b` is smaller.
-fn py_min(a: f64, b: f64) -> f64 {
-    if b < a {
-        b
-    } else {
-        a
-    }
 }
 
 /// Update the account's episode and return an alert when a new episode opens.

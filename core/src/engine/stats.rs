@@ -65,6 +65,30 @@ pub fn median_deviation_of_sorted(values: &[f64], mid: f64) -> f64 {
     }
 }
 
+/// Python's `max(a, b)` of floats: `a` unless `b > a` (signed zeros and NaN as Python).
+pub fn py_max(a: f64, b: f64) -> f64 {
+    if b > a {
+        b
+    } else {
+        a
+    }
+}
+
+/// Python's `min(a, b)` of floats: `a` unless `b < a`.
+pub fn py_min(a: f64, b: f64) -> f64 {
+    if b < a {
+        b
+    } else {
+        a
+    }
+}
+
+/// Python 3.11's `sum()` of floats: from the left, starting at 0 (Rust's `Sum` for f64
+/// starts at -0.0). Python 3.12 compensates the rounding and would differ in the last bits.
+pub fn py_sum(values: impl Iterator<Item = f64>) -> f64 {
+    values.fold(0.0, |total, x| total + x)
+}
+
 pub fn clamp01(value: f64) -> f64 {
     value.clamp(0.0, 1.0)
 }
