@@ -83,17 +83,21 @@ def replay(
                 continue
             result.events += 1
             for output in process(event):
-                if type(output) is FollowerSpikeAlert:
-                    result.alerts.append(output)
-                else:
-                    result.profiles[output.account_id] = output  # type: ignore[assignment]
-                    result.profiles_emitted += 1
-                if on_output is not None:
-                    on_output(output)
+                _record(result, output, on_output)
     result.elapsed_s = time.perf_counter() - started
     result.late_dropped = engine.stats.late_dropped - dropped_before
     result.accounts = len(engine.store)
     return result
+
+
+def _record(result: ReplayResult, output: Output, on_output: Callable[[Output], None] | None) -> None:
+    if type(output) is FollowerSpikeAlert:
+        result.alerts.append(output)
+    else:
+        result.profiles[output.account_id] = output  # type: ignore[assignment]
+        result.profiles_emitted += 1
+    if on_output is not None:
+        on_output(output)
 
 
 def native_engine(config: EngineConfig, niches: Iterable[NicheDefinition]) -> NativeEngine:
@@ -142,14 +146,7 @@ def replay_native(
             if on_bad_line is not None:
                 on_bad_line(numbers[index], reason)
         for raw in encoded:
-            output = native_output(raw)
-            if type(output) is FollowerSpikeAlert:
-                result.alerts.append(output)
-            else:
-                result.profiles[output.account_id] = output  # type: ignore[assignment]
-                result.profiles_emitted += 1
-            if on_output is not None:
-                on_output(output)
+            _record(result, native_output(raw), on_output)
         if tags is not None:
             for _post, post_tags, niches, account, followers, rate, weight, ts in engine.take_tag_observations():
                 tags.observe(post_tags, niches, account, followers, rate, weight, ts)
