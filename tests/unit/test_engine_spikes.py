@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import random
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
@@ -19,7 +19,7 @@ def to_event(raw: dict) -> Post | AccountSnapshot:
 
 
 def run(events: list[dict], engine: Engine | None = None) -> list[FollowerSpikeAlert]:
-    engine = engine or Engine(niches=NICHES)
+    engine = engine if engine is not None else Engine(niches=NICHES)  # an empty engine is falsy (len 0)
     alerts = []
     for raw in events:
         alerts += [o for o in engine.process(to_event(raw)) if isinstance(o, FollowerSpikeAlert)]
@@ -111,6 +111,23 @@ def test_events_beyond_allowed_lateness_are_counted_and_dropped() -> None:
     assert engine.stats.late_dropped == 1
     state = engine.get_state("instagram:late")
     assert state is not None and (state.followers, state.hourly.buckets) == before
+
+
+def test_growth_back_from_a_dip_is_found_though_earlier_scans_at_higher_counts_found_nothing() -> None:
+    # 30 h near 12,345, a dip to 6,001, then back to 12,370: measured from the dip that is
+    # a jump, and the empty scans of the hours before, at higher counts, must not hide it.
+    start = datetime(2026, 3, 1, tzinfo=UTC)
+    sequence = [(h, 12_345 + h) for h in range(30)] + [(30, 6_001), (31, 12_370)]
+    engine = Engine()
+    found = []
+    for hour, followers in sequence:
+        snapshot = AccountSnapshot(
+            kind="snapshot", schema_version=1, platform="tiktok", account_id="tiktok:a", handle="a",
+            observed_at=start + timedelta(hours=hour), followers=followers,
+        )
+        found += [(hour, o) for o in engine.process(snapshot) if isinstance(o, FollowerSpikeAlert)]
+    assert [hour for hour, _ in found] == [31]
+    assert (found[0][1].followers_before, found[0][1].followers_after) == (6_001, 12_370)
 
 
 SHUFFLE_SPECS = [
