@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-import random
+from datetime import datetime
 
-from streams.core.cohorts import ClusterCohorts, CohortAggregate, Contribution
+from schemas.events import AccountSnapshot, NicheDefinition, Post
+from streams.core import Engine
+from streams.core.cohorts import CohortAggregate, Contribution
 from streams.core.mentions import Mention, MentionBook
-from streams.core.scoring import CohortBook
+from streams.core.synthetic import HOUR, START, AccountSpec, merged_events
 from streams.mention_reader import observed_ts
 
 
@@ -26,43 +28,77 @@ def test_an_older_contribution_never_undoes_a_newer_one() -> None:
     assert members == 1 and tiers["mid"][12] == 1 and "micro" not in tiers
 
 
-def test_moving_between_niches_leaves_the_old_niche_and_joins_the_new_one() -> None:
-    cohorts = ClusterCohorts()
-    cohorts.move("a", None, ("ink", "micro", 30), 100)
-    cohorts.move("a", ("ink", "micro", 30), ("moss", "micro", 31), 200)
+NICHES = [NicheDefinition(name="ink", tags=["fountainpens"]), NicheDefinition(name="moss", tags=["terrarium"])]
+MOVED_AT = START + 3 * 24 * HOUR  # two accounts post in the other niche from then on
+MOVERS = {"instagram:acc1": "#terrarium", "instagram:acc4": "#fountainpens"}
+
+
+def _events() -> list[Post | AccountSnapshot]:
+    """Twelve accounts of three tiers in two niches over twelve days; two of them change niche."""
+    specs = [
+        AccountSpec(
+            f"instagram:acc{i}", followers=(3_000, 20_000, 150_000)[i % 3] + 137 * i,
+            engagement_rate=0.01 + 0.012 * (i % 5), post_every_h=8 + 3 * (i % 4),
+            tags=["#fountainpens"] if i % 2 else ["#terrarium"],
+        )
+        for i in range(12)
+    ]
+
+    def moved(raw: dict) -> dict:
+        if raw["kind"] == "post" and raw["account_id"] in MOVERS:
+            if datetime.fromisoformat(raw["posted_at"].replace("Z", "+00:00")).timestamp() >= MOVED_AT:
+                return {**raw, "tags": [MOVERS[raw["account_id"]]]}
+        return raw
+
+    return [(Post if r["kind"] == "post" else AccountSnapshot).model_validate(moved(r)) for r in merged_events(specs, days=12)]
+
+
+def _engines() -> tuple[Engine, Engine]:
+    """(one engine that sees every account, a cluster worker's engine), fed the same events."""
+    single, worker = Engine(niches=NICHES), Engine(niches=NICHES)
+    worker.native.cluster_cohorts()
+    for event in _events():
+        single.process(event)
+        worker.process(event)
+    return single, worker
+
+
+def _contributions(worker: Engine) -> list[Contribution]:
+    return [Contribution(*c) for c in worker.native.take_cohort_contributions()]
+
+
+def test_an_account_whose_posts_move_to_another_niche_leaves_the_old_cohort_and_joins_the_new_one() -> None:
+    _, worker = _engines()
+    sent = _contributions(worker)
     aggregate = CohortAggregate()
-    for contribution in cohorts.take_outbox():
+    for contribution in sent:
         aggregate.apply(contribution)
-    assert aggregate.summary("ink") == (0, {})
-    assert aggregate.summary("moss")[0] == 1
-    assert cohorts.outbox == []
+    for account_id, (old, new) in {"instagram:acc1": ("ink", "moss"), "instagram:acc4": ("moss", "ink")}.items():
+        mine = [c for c in sent if c.account_id == account_id]
+        left = next(i for i, c in enumerate(mine) if c.tier is None)
+        assert mine[left].niche == old and mine[left + 1].niche == new and mine[left + 1].version == mine[left].version
+        assert aggregate.members[(old, account_id)][0] is None
+        assert aggregate.members[(new, account_id)][0] is not None
+    assert _contributions(worker) == []  # taken once
 
 
-def test_any_delivery_order_and_duplication_gives_the_histograms_of_the_final_entries() -> None:
-    rng = random.Random(7)
-    cohorts = ClusterCohorts()
-    local = CohortBook()
-    entries: dict[str, tuple[str, str, int] | None] = {}
-    for version in range(1, 400):
-        account = f"acc{rng.randrange(30)}"
-        new = (rng.choice(["ink", "moss"]), rng.choice(["nano", "micro"]), rng.randrange(64))
-        cohorts.move(account, entries.get(account), new, version)
-        local.move(account, entries.get(account), new, version)
-        entries[account] = new
-    sent = cohorts.take_outbox()
+def test_contributions_delivered_in_order_per_niche_and_redelivered_give_the_histograms_one_engine_keeps() -> None:
+    single, worker = _engines()
     # Per niche the records keep their order (one partition); redeliveries repeat a suffix.
     by_niche: dict[str, list[Contribution]] = {}
-    for c in sent:
+    for c in _contributions(worker):
         by_niche.setdefault(c.niche, []).append(c)
+    assert any(c.tier is None for records in by_niche.values() for c in records)
     aggregate = CohortAggregate()
     for records in by_niche.values():
-        replayed = records + records[len(records) // 2:]
-        for c in replayed:
+        for c in records + records[len(records) // 2:] + records[-3:]:
             aggregate.apply(c)
+    kept = single.native.cohort_histograms()
+    assert worker.native.cohort_histograms() == []  # a worker's own moves are not counted locally
     for niche in ("ink", "moss"):
         members, tiers = aggregate.summary(niche)
-        expected = {tier: hist for (n, tier), hist in local.histograms.items() if n == niche and any(hist)}
-        assert tiers == expected and members == sum(sum(h) for h in expected.values())
+        expected = {tier: hist for n, tier, hist in kept if n == niche and any(hist)}
+        assert tiers == expected and members == sum(sum(h) for h in expected.values()) == 6
 
 
 def test_a_restarted_owner_rebuilds_the_same_histograms_from_its_entries() -> None:
@@ -74,14 +110,22 @@ def test_a_restarted_owner_rebuilds_the_same_histograms_from_its_entries() -> No
     assert restarted.summary("ink") == aggregate.summary("ink")
 
 
-def test_a_worker_takes_percentiles_from_the_published_summary() -> None:
-    cohorts = ClusterCohorts()
-    cohorts.move("a", None, ("ink", "micro", 10), 1)
-    assert cohorts.percentile("ink", "micro", 10) == (0.5, 0)  # its own move is not counted locally
-    cohorts.set_summary("ink", {"micro": [0] * 10 + [2, 2] + [0] * 52})
-    assert cohorts.percentile("ink", "micro", 11) == (0.75, 4)
-    cohorts.remove_niche("ink")
-    assert cohorts.percentile("ink", "micro", 11) == (0.5, 0)
+def test_a_worker_scores_against_the_published_summary_of_its_cohort() -> None:
+    _, worker = _engines()
+    state = worker.get_state("instagram:acc3")
+    assert state is not None and state.cohort_entry is not None
+    niche, tier, own_bin = state.cohort_entry
+    alone = worker.settle("instagram:acc3", 0.0)
+    assert alone is not None and alone.cohort_size == 0  # nothing published yet
+    # Two accounts in its bin and two above: mid-rank percentile 0.25 among four.
+    worker.native.set_cohort_summary(niche, {tier: [2 if i in (own_bin, own_bin + 1) else 0 for i in range(64)]})
+    ranked = worker.settle("instagram:acc3", 0.0)
+    assert ranked is not None and ranked.cohort_size == 4
+    assert ranked.components.engagement < alone.components.engagement
+    worker.native.remove_cohort_niche(niche)
+    removed = worker.settle("instagram:acc3", 0.0)
+    assert removed is not None and removed.cohort_size == 0
+    assert removed.components.engagement == alone.components.engagement
 
 
 def test_a_mention_counts_for_decisions_from_when_it_was_observed_whatever_order_it_arrived_in() -> None:

@@ -1,28 +1,13 @@
+"""Follower counts rounded for display ("12.3K") beside exact ones raise no alert of their own.
+
+Which counts may be display roundings is tested on the engine's own function:
+core/src/engine/counts.rs (`cargo test`).
+"""
+
 from __future__ import annotations
 
-
-from streams.core.counts import display_unit
 from streams.core.synthetic import AccountSpec, account_events
 from tests.unit.test_engine_spikes import run
-
-
-def test_counts_shown_with_one_decimal_of_k_or_m_have_a_display_unit() -> None:
-    assert display_unit(12_300) == 100
-    assert display_unit(12_000) == 100
-    assert display_unit(123_000) == 1_000
-    assert display_unit(1_200_000) == 100_000
-    assert display_unit(12_300_000) == 100_000
-    assert display_unit(1_230_000) == 0
-    assert display_unit(12_345) == 0
-    assert display_unit(1_200) == 100
-    assert display_unit(1_230) == 0
-
-
-def test_instagram_shows_every_digit_below_ten_thousand() -> None:
-    from streams.core.counts import shown_from
-
-    assert display_unit(9_000, shown_from("instagram")) == 0
-    assert display_unit(9_000, shown_from("tiktok")) == 100
 
 
 def _display(value: int) -> int:

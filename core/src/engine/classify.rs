@@ -1046,6 +1046,18 @@ mod tests {
         assert!(!engaged_together(&audience(3, 5.0, 0.1), &newcomers(0, 5.0, 0.1), &config));
     }
 
+    #[test]
+    fn two_signs_toward_people_are_conclusive_together_unless_one_points_the_other_way() {
+        let config = EngineConfig::default();
+        // Each 1.6 errors from its midpoint toward "people": 2.3 together (independent posts).
+        let followed = audience(2, 0.5 + 1.6 * 0.3, 0.3);
+        let toward = newcomers(2, 0.125 + 1.6 * 0.1, 0.1);
+        assert!(engaged_together(&followed, &toward, &config));
+        let against = newcomers(2, 0.125 - 1.6 * 0.1, 0.1);
+        assert!(!engaged_together(&followed, &against, &config));
+        assert!(!engaged_together(&audience(0, 0.0, f64::INFINITY), &toward, &config));
+    }
+
     // Python's format() of each value, printed by CPython 3.11.
     const VALUES: [f64; 24] = [
         0.0, -0.0, 0.5, 1.5, 2.5, -0.5, -0.4, 999.95, 999.5, 1e6, -1234567.891, 0.125, 0.375, 1e20, 1234.5, 12345.65,

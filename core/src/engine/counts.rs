@@ -44,4 +44,25 @@ mod tests {
         assert_eq!(display_unit(9_800, 10_000), 0);
         assert_eq!(display_unit(-100, 1_000), 0);
     }
+
+    #[test]
+    fn counts_shown_with_one_decimal_of_k_or_m_have_a_display_unit() {
+        let others = SHOWN_FROM_OTHERS;
+        assert_eq!(display_unit(12_300, others), 100);
+        assert_eq!(display_unit(12_000, others), 100);
+        assert_eq!(display_unit(123_000, others), 1_000);
+        assert_eq!(display_unit(1_200_000, others), 100_000);
+        assert_eq!(display_unit(12_300_000, others), 100_000);
+        assert_eq!(display_unit(1_230_000, others), 0);
+        assert_eq!(display_unit(12_345, others), 0);
+        assert_eq!(display_unit(1_200, others), 100);
+        assert_eq!(display_unit(1_230, others), 0);
+    }
+
+    #[test]
+    fn instagram_shows_every_digit_below_ten_thousand() {
+        assert_eq!(display_unit(9_000, shown_from("instagram")), 0);
+        assert_eq!(display_unit(9_000, shown_from("tiktok")), 100);
+        assert_eq!(display_unit(12_000, shown_from("instagram")), 100);
+    }
 }

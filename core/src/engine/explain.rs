@@ -452,6 +452,22 @@ mod tests {
         assert_eq!(usual.extra(500.0), 0.0);
         assert_eq!(usual.extra(750.0), 75.0);
         assert_eq!(usual.extra(1800.0), 1200.0);
+        assert_eq!(Usual::new(600.0, 150.0, 12).extra(660.0), 12.0);
+        assert_eq!(Usual::new(600.0, 150.0, 12).extra(1500.0), 900.0);
+    }
+
+    #[test]
+    fn unexplained_growth_is_the_excess_less_the_tolerant_credit() {
+        let config = EngineConfig::default();
+        let conversion = Conversion { elasticity: 0.012, source: ConversionSource::Account, learned_from: 4, tier: Tier::Micro };
+        let usual = Usual::new(600.0, 150.0, 12);
+        let mature = [post(0, 86_400, 1_800, 20_000)];
+        let explanation = explain(&config, &conversion, &usual, &refs(&mature), 20_000, 840.0);
+        assert_eq!(explanation.extra_interactions, 1200.0);
+        assert_close(explanation.followers_per_interaction, 0.4);
+        assert_close(explanation.explained, 480.0);
+        assert_close(explanation.credited, 1440.0);
+        assert_close(explanation.unexplained, -600.0);
     }
 
     #[test]
@@ -482,6 +498,17 @@ mod tests {
         let state = account(0, 0, &[]);
         let learned = conversion_for(&state, &config, &usual, 2.0, (T0 + 240 * H) as f64, Tier::Micro);
         assert_conversion(learned, 0.01, ConversionSource::Account, 2);
+    }
+
+    #[test]
+    fn an_account_without_good_posts_uses_its_tiers_prior() {
+        let config = EngineConfig::default();
+        let state = account(40, 30, &[]);
+        // Against a usual of 2,000 interactions no post of the account stood out.
+        let usual = Usual::new(2000.0, 300.0, 25);
+        let until = (T0 + 240 * H) as f64;
+        let prior = config.conversion_prior[Tier::Micro.index()];
+        assert_conversion(conversion_for(&state, &config, &usual, 2.0, until, Tier::Micro), prior, ConversionSource::Tier, 0);
     }
 
     #[test]
@@ -565,6 +592,15 @@ mod tests {
         assert_eq!(AudienceVerdict::NotFollowed.as_str(), "not_followed");
         let one = audience_response(&refs(&posts[..1]), &usual, SINCE as f64, 20000, &config, Some(&shown_to));
         assert_audience(one, (None, 1), -0.07700251159785039, 1.1434484060125203);
+    }
+
+    #[test]
+    fn one_noisy_post_after_a_small_gain_settles_nothing() {
+        let config = EngineConfig::default();
+        let usual = Usual { median: 600.0, spread: 300.0, posts: 12, log_spread: 0.5 };
+        let one = [post(100, 100 + 86_400, 700, 20_600)];
+        let response = audience_response(&refs(&one), &usual, 0.0, 20_000, &config, None);
+        assert_audience(response, (None, 1), 5.215051630563095, 16.915435067841074);
     }
 
     #[test]

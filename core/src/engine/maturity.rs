@@ -388,4 +388,171 @@ mod tests {
         assert_eq!(py_square(x), 3.3067522580934297);
         assert_eq!(py_square(-0.9667936558439592), 0.9346899729801278);
     }
+
+    // The scenarios of the account's posts around a growth beginning at day 20, each post
+    // seen at a day and at three days (hours `a1_h`, `a2_h`), 20,000 followers before.
+    const DAY: i64 = 86_400;
+    const GROWTH_AT: i64 = 20 * DAY;
+
+    /// Two looks of a post published at `posted`, grown 7% between them (times `1 + lift`).
+    fn pair_of_looks(posted: i64, a1_h: i64, a2_h: i64, i1: i64, lift: f64) -> PostObservation {
+        PostObservation {
+            posted_ts: posted,
+            observed_ts: posted + a2_h * H,
+            interactions: (i1 as f64 * 1.07 * (1.0 + lift)).round_ties_even() as i64,
+            followers: 20_000,
+            views: None,
+            niches: vec!["pens".to_owned()],
+            comments: 0,
+            prev_interactions: i1,
+            prev_observed_ts: posted + a1_h * H,
+        }
+    }
+
+    /// Posts whose looks at a day and three days both came before the growth.
+    fn earlier_pairs() -> Vec<PostObservation> {
+        (0..6).map(|k| pair_of_looks(GROWTH_AT - (4 + k) * DAY, 24, 72, 1_500 + 40 * k, 0.0)).collect()
+    }
+
+    /// 20,000 followers until the growth, `1 + gain` times as many after it.
+    fn grown_by(gain: f64) -> impl Fn(f64) -> Option<i64> {
+        move |ts| Some(if ts <= GROWTH_AT as f64 { 20_000 } else { (20_000.0 * (1.0 + gain)).round_ties_even() as i64 })
+    }
+
+    fn respond_to_growth(
+        posts: &[PostObservation],
+        pace: f64,
+        gain: f64,
+        controls_until: Option<f64>,
+    ) -> NewcomerResponse {
+        let posts: Vec<&PostObservation> = posts.iter().collect();
+        newcomer_response(&posts, GROWTH_AT as f64, pace, &EngineConfig::default(), &grown_by(gain), controls_until)
+    }
+
+    fn with_earlier_pairs(spanning: impl IntoIterator<Item = PostObservation>) -> Vec<PostObservation> {
+        earlier_pairs().into_iter().chain(spanning).collect()
+    }
+
+    const NO_VERDICT: NewcomerResponse = NewcomerResponse {
+        verdict: None,
+        pairs: 0,
+        controls: 6,
+        slope: 0.0,
+        standard_error: f64::INFINITY,
+        newcomers: 0.0,
+        lift: 0.0,
+    };
+
+    #[test]
+    fn posts_already_published_gaining_with_the_new_followers_say_they_are_people() {
+        // 15% more followers between the looks; each post gains about half a newcomer's share.
+        let posts = with_earlier_pairs([
+            pair_of_looks(GROWTH_AT - 30 * H, 24, 72, 1_600, 0.07),
+            pair_of_looks(GROWTH_AT - 40 * H, 24, 72, 1_550, 0.08),
+        ]);
+        let expected = NewcomerResponse {
+            verdict: Some(AudienceVerdict::Followed),
+            pairs: 2,
+            controls: 6,
+            slope: 0.48074085804735645,
+            standard_error: 0.043223733406521615,
+            newcomers: 0.15,
+            lift: 0.07230084148053753,
+        };
+        assert_response(respond_to_growth(&posts, 0.0, 0.15, None), expected);
+    }
+
+    #[test]
+    fn published_posts_growing_only_with_age_say_the_new_followers_do_not_engage() {
+        let posts = with_earlier_pairs((0..3).map(|k| pair_of_looks(GROWTH_AT - (30 + 6 * k) * H, 24, 72, 1_600 - 20 * k, 0.0)));
+        let expected = NewcomerResponse {
+            verdict: Some(AudienceVerdict::NotFollowed),
+            pairs: 3,
+            controls: 6,
+            slope: 0.00014683668884034182,
+            standard_error: 0.015533620105197075,
+            newcomers: 0.25,
+            lift: 3.6491826937929774e-05,
+        };
+        assert_response(respond_to_growth(&posts, 0.0, 0.25, None), expected);
+    }
+
+    #[test]
+    fn a_small_gain_in_followers_cannot_tell_a_lift_from_noise() {
+        let posts = with_earlier_pairs([pair_of_looks(GROWTH_AT - 30 * H, 24, 72, 1_600, 0.005)]);
+        let expected = NewcomerResponse {
+            verdict: None,
+            pairs: 1,
+            controls: 6,
+            slope: 0.5240814887393156,
+            standard_error: 0.6908878352931861,
+            newcomers: 0.01,
+            lift: 0.005240814887393155,
+        };
+        assert_response(respond_to_growth(&posts, 0.0, 0.01, None), expected);
+    }
+
+    #[test]
+    fn posts_are_compared_only_with_posts_seen_at_similar_ages() {
+        // The account's curve is known between a day and three days; a post first seen at an
+        // hour grows far more by age alone, and there is nothing to compare it with.
+        let posts = with_earlier_pairs([pair_of_looks(GROWTH_AT - 2 * H, 1, 6, 300, 1.0)]);
+        assert_response(respond_to_growth(&posts, 0.0, 0.15, None), NO_VERDICT);
+    }
+
+    #[test]
+    fn an_account_without_earlier_looks_gets_no_verdict() {
+        let posts = [pair_of_looks(GROWTH_AT - 30 * H, 24, 72, 1_600, 0.07)];
+        assert_response(respond_to_growth(&posts, 0.0, 0.15, None), NewcomerResponse { controls: 0, ..NO_VERDICT });
+    }
+
+    #[test]
+    fn followers_arriving_at_the_accounts_usual_pace_are_not_newcomers() {
+        // Followers rise 15% between the looks: at the account's own pace, or not.
+        let posts = with_earlier_pairs([pair_of_looks(GROWTH_AT - 30 * H, 24, 72, 1_600, 0.0)]);
+        let pace = 20_000.0 * 0.15 / 48.0; // per hour, over the 48 h between the looks
+        assert_response(respond_to_growth(&posts, pace, 0.15, None), NO_VERDICT);
+        let unpaced = NewcomerResponse {
+            verdict: Some(AudienceVerdict::NotFollowed),
+            pairs: 1,
+            controls: 6,
+            slope: -1.6164149725661492e-05,
+            standard_error: 0.04454855868050383,
+            newcomers: 0.15,
+            lift: -2.4246224588492238e-06,
+        };
+        assert_response(respond_to_growth(&posts, 0.0, 0.15, None), unpaced);
+    }
+
+    #[test]
+    fn growth_beyond_an_organic_alert_is_judged_against_posts_from_before_that_episode() {
+        // The episode began 3 days before the growth under test; the pairs in between are
+        // lifted by its people and must not teach the account's curve.
+        let episode_start = GROWTH_AT - 3 * DAY;
+        let posts: Vec<PostObservation> = (0..6)
+            .map(|k| pair_of_looks(episode_start - (4 + k) * DAY, 24, 72, 1_500 + 40 * k, 0.0))
+            .chain((0..6).map(|k| pair_of_looks(episode_start - 30 * H + k * 3 * H, 24, 72, 1_500, 0.08)))
+            .chain((0..2).map(|k| pair_of_looks(GROWTH_AT - (30 + 6 * k) * H, 24, 72, 1_600, 0.08)))
+            .collect();
+        let mixed = NewcomerResponse {
+            verdict: None,
+            pairs: 2,
+            controls: 12,
+            slope: 0.2574422353230864,
+            standard_error: 0.20534680692082272,
+            newcomers: 0.15,
+            lift: 0.038616335298462964,
+        };
+        assert_response(respond_to_growth(&posts, 0.0, 0.15, None), mixed);
+        let clean = NewcomerResponse {
+            verdict: Some(AudienceVerdict::Followed),
+            pairs: 2,
+            controls: 6,
+            slope: 0.513201667086523,
+            standard_error: 0.043470992900215666,
+            newcomers: 0.15,
+            lift: 0.07698025006297844,
+        };
+        assert_response(respond_to_growth(&posts, 0.0, 0.15, Some(episode_start as f64)), clean);
+    }
 }
