@@ -73,6 +73,8 @@ class NativeEngine:
         """
     def record_mentions(self, values: Iterable[bytes | None]) -> int:
         """Note the mentions of a batch of input values; the number of posts read."""
+    def mentions_of(self, handle: str) -> list[tuple[str, int, int, int]]:
+        """The mentions the book keeps of a handle: (by_account, posted ts, by_followers, first seen ts)."""
     def share_tags(self) -> None:
         """Queue new posts' tag observations from now on."""
     def take_tag_observation_parts(self) -> list[bytes]:

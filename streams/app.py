@@ -19,9 +19,7 @@ from streams.changelog import StateValue, decode_state
 from streams.console.data import ConsoleData
 from streams.console.leaderboard import LeaderboardStore
 from streams.console.routes import register_console
-from streams.core.cohorts import ClusterCohorts
 from streams.core.config import EngineConfig
-from streams.core.engine import Engine
 from streams.core.state import AccountState
 from streams.core.tagstats import TagBook
 from streams.dlq import BadRecord
@@ -33,7 +31,6 @@ from streams.metrics import TOP_RANKS, Metrics, new_registry
 from streams.niche_config import EngineNiches
 from streams.niche_tags import SharedTagObservations, TagReportPublisher, TagReports
 from streams.native_engine import NativeWorkerEngine
-from streams.native_pipeline import NativePipeline
 from streams.pipeline import Pipeline
 from streams.settings import Settings
 from streams.topics import declare_input_topics
@@ -50,7 +47,7 @@ class Worker:
     settings: Settings
     app: BatchApp
     metrics: Metrics
-    engine: Engine | NativeWorkerEngine
+    engine: NativeWorkerEngine
     accounts: TableWriter
     board: LeaderboardStore
     recent_alerts: RecentAlerts
@@ -102,22 +99,13 @@ def build_app(settings: Settings, metrics: Metrics | None = None) -> Worker:
     )
     config = EngineConfig()
     outputs = OutputWriter(app)
-    engine: Engine | NativeWorkerEngine
-    pipeline: Pipeline | NativePipeline
-    if settings.engine == "native":
-        # The native engine holds its accounts' state and returns the compact state of
-        # every account it wrote: the table keeps those bytes as they are.
-        engine = NativeWorkerEngine(config, tags=TagBook())
-        accounts = TableWriter(app, table, encode=_as_is, after=outputs)
-        store = PartitionStore(accounts, config, metrics)
-        pipeline = NativePipeline(engine, metrics, store)
-        _forget_revoked(app, settings, engine)
-    else:
-        engine = Engine(config, tags=TagBook(), cohorts=ClusterCohorts(), record_mentions=False, share_tags=True)
-        accounts = TableWriter(app, table, encode=AccountState.to_bytes, after=outputs)
-        store = PartitionStore(accounts, config, metrics)
-        engine.store = store
-        pipeline = Pipeline(engine, metrics)
+    # The engine holds its accounts' state and returns the compact state of every account
+    # it wrote: the table keeps those bytes as they are.
+    engine = NativeWorkerEngine(config, tags=TagBook())
+    accounts = TableWriter(app, table, encode=_as_is, after=outputs)
+    store = PartitionStore(accounts, metrics)
+    pipeline = Pipeline(engine, metrics, store)
+    _forget_revoked(app, settings, engine)
     agent = AccountsAgent(settings, pipeline, store, outputs)
     metrics.declare_agent(AGENT_NAME)
     app.batch_agent(topics.posts)(agent)

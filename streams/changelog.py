@@ -28,6 +28,7 @@ from streams.pipeline import skip_reason
 # The changelog's state format (AccountState.to_dict), checked before it is trusted:
 # scalars strictly typed and bounded, containers as JSON gives them (lists).
 _Int = Annotated[int, Strict(), Field(gt=-COUNT_LIMIT, lt=COUNT_LIMIT)]
+_Sum = Annotated[int, Strict(), Field(gt=-3 * COUNT_LIMIT, lt=3 * COUNT_LIMIT)]  # likes + comments + shares
 _Time = Annotated[float, Strict(), Field(ge=0, lt=COUNT_LIMIT, allow_inf_nan=False)]
 _Str = Annotated[str, Strict()]
 _Niches = list[_Str]
@@ -41,7 +42,7 @@ class _StateFormat(TypedDict):
     h: _Str
     t: _Time
     s: _Time
-    B: list[tuple[_Time, _Int, _Str, _Str | None, _Int, _Int, _Int | None, _Niches, _Int]]
+    B: list[tuple[_Time, _Int, _Str, _Str | None, _Int, _Sum, _Int | None, _Niches, _Int]]
     f: _Int
     H: list[_Int]
     D: list[_Int]
@@ -49,8 +50,8 @@ class _StateFormat(TypedDict):
     # look's interactions, seconds since it (newer state)]
     P: dict[
         str,
-        tuple[_Int, _Int, _Int, _Int, _Int | None, _Niches, _Int, _Int, _Int]
-        | tuple[_Int, _Int, _Int, _Int, _Int | None, _Niches, _Int],
+        tuple[_Int, _Int, _Sum, _Int, _Int | None, _Niches, _Int, _Sum, _Int]
+        | tuple[_Int, _Int, _Sum, _Int, _Int | None, _Niches, _Int],
     ]
     # episode: alert id, classification, start, last exceedance[, alert time (newer state)]
     E: tuple[_Str, _Str, _Int, _Int, _Int] | tuple[_Str, _Str, _Int, _Int] | None

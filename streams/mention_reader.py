@@ -25,9 +25,6 @@ import orjson
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.structs import ConsumerRecord
 
-from schemas.events import Post
-from streams._native import decode_batch
-from streams.core.mentions import MentionBook
 from streams.kafka_config import kafka_python_config
 from streams.native_engine import NativeMentions
 from streams.settings import Settings
@@ -50,7 +47,7 @@ def observed_ts(value: bytes | None) -> float | None:
 
 
 class MentionReader:
-    def __init__(self, settings: Settings, book: MentionBook | NativeMentions) -> None:
+    def __init__(self, settings: Settings, book: NativeMentions) -> None:
         self.settings = settings
         self.book = book
         self.topics = (settings.topic_posts, settings.topic_snapshots)
@@ -64,19 +61,11 @@ class MentionReader:
     def apply(self, values: list[bytes | None]) -> None:
         """Note the mentions of a batch of input records (anything unusable is the accounts agent's to reject).
 
-        Records without an ``@`` cannot mention anyone and are not decoded; the rest are
-        decoded in one call to the native decoder (the input contract of schemas.codec).
-        The native engine keeps its own book and reads the values itself.
+        The engine reads the values itself: records without an ``@`` cannot mention anyone
+        and are not decoded; the rest are decoded by the native decoder (the input contract
+        of schemas.codec).
         """
-        if type(self.book) is NativeMentions:
-            self.book.record_values(values)
-            return
-        events, _refused = decode_batch([value for value in values if value is not None and b"@" in value])
-        for event in events:
-            if type(event) is Post and event.text:
-                self.book.record(
-                    event.account_id, event.text, event.posted_at.timestamp(), event.followers, event.observed_at.timestamp()
-                )
+        self.book.record_values(values)
 
     async def caught_up(self, fetched: dict[TopicPartition, list[ConsumerRecord]]) -> None:
         """Return once every partition has been read as far as the fetched input's event time.

@@ -1,32 +1,41 @@
 """What a worker does with one batch of input records, free of Faust.
 
-    records of one partition --decode--> events --engine--> alerts, profiles
-              |                             |
-              +--> dead letters (reason)    +--> metrics (accepted / duplicate / untracked / late)
+One ``NativeEngine.process_records`` call per fetched batch decodes, re-key checks,
+matches niches, applies the events and counts them (the per-record work is in Rust); this
+module turns what comes back into the worker's records and metrics.
 
-The delivery mechanism (streams.agents) hands over raw records and sends what comes back;
-this module decides. It imports neither faust nor aiokafka, so it is unit-tested with
-plain records and a fresh metrics registry.
+    records of one partition ──process_records──► outputs ──► alerts, profiles (+ metrics)
+            ▲                       │            dead letters ──► DLQ (fit_for_dlq)
+            │ load(account_id):     │            rekeyed ──► re-published under the account id
+            │ the table's entry     │            counts, latencies ──► metrics
+            │ (first touch)         └──────────► changed: (key, compact state) ──► table.put
+
+The table holds the compact state (bytes) the engine returns; an entry recovered from a
+changelog in the JSON state format is handed to the engine as bytes (it reads both
+formats). An entry that is not a state is logged and counted by the table (``skip``) and
+the account starts afresh. The delivery mechanism (streams.agents) hands over raw
+records and sends what comes back; this module decides. It imports neither faust nor
+aiokafka, so it is unit-tested with plain records, an in-memory table and a fresh metrics
+registry.
 """
 
 from __future__ import annotations
 
+import json
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import NamedTuple
+from typing import Any, NamedTuple, Protocol
+
+import orjson
 
 from schemas.codec import MAX_PAYLOAD_BYTES, DecodeError, ModelT, decode_model, encode
-from schemas.events import SCHEMA_VERSION, AccountSnapshot, FollowerSpikeAlert, InfluencerProfile, Post
+from schemas.events import SCHEMA_VERSION
 from schemas.cluster import CohortContribution
-from schemas.cluster import TagObservation as TagObservationRecord
-from streams.core.cohorts import ClusterCohorts, Contribution
-from streams.core.engine import Engine
+from streams.core.cohorts import Contribution
 from streams.dlq import BadRecord
-from streams.core.state import AccountState
-from streams.core.tagstats import TagObservation
-from streams._native import decode_batch
 from streams.metrics import NO_NICHE, UNKNOWN_PLATFORM, DlqReason, Metrics, SkipReason
+from streams.native_engine import NativeWorkerEngine, panics_as_errors
 
 
 # A dead letter must itself be deliverable. The broker accepts input records up to its
@@ -97,125 +106,6 @@ def skip_reason(decode_reason: str) -> SkipReason:
     return kind if kind in ("not_json", "invalid_utf8", "too_large", "too_deep") else "schema"  # type: ignore[return-value]
 
 
-def is_redelivery(state: AccountState, event: Post | AccountSnapshot, niches: tuple[str, ...]) -> bool:
-    """The state already holds exactly what this event would write (to the second): it is
-    counted as ``duplicate`` rather than ``accepted``.
-
-    A post: its observation under ``post_id`` has the same times, counters and niches, and
-    the handle is not newer than the state's. A snapshot: its hourly follower bucket holds
-    the same second and count.
-    """
-    ts = int(event.observed_at.timestamp())
-    if type(event) is Post:
-        known = state.posts.posts.get(event.post_id)
-        return (
-            known is not None
-            and known.observed_ts == ts
-            and known.posted_ts == int(event.posted_at.timestamp())
-            and known.interactions == event.likes + event.comments + event.shares
-            and known.followers == event.followers
-            and known.views == event.views
-            and known.comments == event.comments
-            and known.niches == niches
-            and (ts < state.latest_ts or event.handle == state.handle)
-        )
-    bucket = state.hourly.buckets.get(int(ts // state.hourly.width))
-    return bucket == (ts, event.followers) and (ts < state.latest_ts or event.handle == state.handle)
-
-
-class Pipeline:
-    def __init__(self, engine: Engine, metrics: Metrics) -> None:
-        self.engine = engine
-        self.metrics = metrics
-
-    def process(self, records: list[Record], now: float | None = None) -> BatchResult:
-        result = BatchResult()
-        engine, metrics = self.engine, self.metrics
-        wall = time.time() if now is None else now
-        counts: dict[tuple[str, str, str], int] = {}  # (platform, niche, outcome) -> events
-        latencies: dict[str, list[float]] = {"post": [], "snapshot": []}
-        if records:
-            metrics.consumed(records[0].topic, len(records))  # a batch comes from one partition
-        # The native decoder implements schemas.codec's input contract, reasons included
-        # (tests/unit/test_native_decoder.py), for the whole batch in one call.
-        events, dead_letters = decode_batch([record.value for record in records])
-        refused = {index: reason for index, reason, _ in dead_letters}
-        for index, (record, event) in enumerate(zip(records, events)):
-            if event is None:
-                self._dead(result, record, refused[index])
-                continue
-            account_key = event.account_id.encode()
-            if record.key != account_key:
-                # A producer that does not key by account_id breaks partition ownership:
-                # send the record to the partition that owns the account instead.
-                result.rekeyed.append(Outgoing(account_key, record.value))
-                metrics.rekeyed(record.topic)
-                continue
-            is_post = type(event) is Post
-            niches = engine.matcher.match(event.tags) if is_post else ()  # type: ignore[union-attr]
-            state = engine.get_state(event.account_id)
-            if not niches and state is None:
-                key = (event.platform, NO_NICHE, "untracked")
-                counts[key] = counts.get(key, 0) + 1
-                continue
-            duplicate = state is not None and is_redelivery(state, event, niches)
-            late_before = engine.stats.late_dropped
-            # A duplicate goes through the engine too: it leaves the account's state as it
-            # is, but a single-process engine's books that are not persisted (mentions,
-            # cohorts) are rebuilt from the re-deliveries that follow a restart.
-            outputs = engine.process(event)
-            if engine.stats.late_dropped != late_before:
-                key = (event.platform, niches[0] if niches else NO_NICHE, "late")
-                counts[key] = counts.get(key, 0) + 1
-                continue
-            outcome = "duplicate" if duplicate else "accepted"
-            for niche in niches or (NO_NICHE,):
-                key = (event.platform, niche, outcome)
-                counts[key] = counts.get(key, 0) + 1
-            latencies["post" if is_post else "snapshot"].append(wall - event.observed_at.timestamp())
-            for output in outputs:
-                self._emit(result, output, wall)
-        count_batch(metrics, counts.items(), latencies)
-        self._take_cluster_records(result)
-        return result
-
-    def settle(self, account_ids: list[str], threshold: float = SETTLE_SCORE_CHANGE) -> BatchResult:
-        """Re-publish the profiles whose scores the cluster's cohorts have moved (Engine.settle)."""
-        result = BatchResult()
-        engine, wall = self.engine, time.time()
-        for account_id in account_ids:
-            profile = engine.settle(account_id, threshold)
-            if profile is not None:
-                self._emit(result, profile, wall)
-        self._take_cluster_records(result)
-        return result
-
-    def _take_cluster_records(self, result: BatchResult) -> None:
-        engine = self.engine
-        cohorts = engine.cohorts
-        if isinstance(cohorts, ClusterCohorts) and cohorts.outbox:
-            result.contributions += contribution_records(cohorts.take_outbox())
-        tags = engine.tag_outbox
-        if tags:
-            result.tag_observations += tag_observation_records(tags)
-            tags.clear()
-
-    def _emit(self, result: BatchResult, output: FollowerSpikeAlert | InfluencerProfile, wall: float) -> None:
-        key = output.account_id.encode()
-        if type(output) is FollowerSpikeAlert:
-            result.alerts.append(Outgoing(key, encode(output)))
-            count_alert(self.metrics, output.classification, output.niches, output.detected_at.timestamp(), wall)
-        else:
-            result.profiles.append(Outgoing(key, encode(output)))
-            count_profile(self.metrics, output.primary_niche, output.tier, output.median_engagement_rate)  # type: ignore[union-attr]
-
-    def _dead(self, result: BatchResult, record: Record, reason: str) -> None:
-        dead_letter(result, self.metrics, record, reason)
-
-
-# --- what both engines' pipelines share (streams/native_pipeline.py) ----------------------
-
-
 def count_batch(
     metrics: Metrics, counts: Iterable[tuple[tuple[str, str, str], int]], latencies: Mapping[str, list[float]]
 ) -> None:
@@ -256,20 +146,6 @@ def contribution_records(contributions: Iterable[Contribution]) -> list[Outgoing
         record = CohortContribution(niche=c.niche, account_id=c.account_id, tier=c.tier, bin=c.bin, version=c.version)  # type: ignore[arg-type]
         out.append(Outgoing(c.niche.encode(), encode(record)))
     return out
-
-
-def tag_observation_records(observations: Iterable[TagObservation]) -> list[Outgoing]:
-    """New posts' tag observations as niches.tag-observations records.
-
-    One record per batch (split by size), not one per post: a record costs the producer
-    and every worker's reader far more than an observation in it.
-    """
-    return tag_observation_batches(
-        encode(TagObservationRecord(post_id=o.post_id, account_id=o.account_id, tags=list(o.tags),
-                                    niches=list(o.niches), followers=o.followers, rate=o.rate,
-                                    weight=o.weight, ts=o.ts))
-        for o in observations
-    )
 
 
 def tag_observation_batches(encoded: Iterable[bytes]) -> list[Outgoing]:
@@ -321,3 +197,175 @@ def fit_for_dlq(record: Record, reason: str) -> tuple[Record, str]:
     if not notes:
         return record, reason
     return record._replace(key=key, value=value), f"{reason} ({'; '.join(notes)})"
+
+
+NativeOutput = tuple[str, bytes, bytes, Any, Any, Any]
+"""("alert", key, value, classification, niches, detected_at) or
+("profile", key, value, primary_niche, tier, median_engagement_rate)."""
+
+
+class Fetched(Protocol):
+    """A consumed record as the consumer hands it over (aiokafka's ConsumerRecord)."""
+
+    offset: int
+    key: bytes | None
+    value: bytes | None
+
+
+class StateWriter(Protocol):
+    """The accounts table by partition (streams.faust_batch.TableWriter)."""
+
+    def get(self, partition: int, key: bytes) -> Any: ...
+
+    def put(self, partition: int, key: bytes, value: Any) -> None: ...
+
+
+class AccountTable(Protocol):
+    """The accounts table for the partition being handled (streams.agents.accounts.PartitionStore)."""
+
+    partition: int
+    writer: StateWriter
+
+    def skip(self, key: bytes, exc: BadRecord) -> None:
+        """Log and count a table entry that is not a state."""
+
+
+def state_bytes(value: Any) -> bytes | None:
+    """A table entry as the native engine reads it: compact or JSON state bytes (None: no entry).
+
+    Bytes are passed as they are (compact state, or JSON the table codec could not parse);
+    anything decoded from the changelog's JSON (a dict, or something that is not a state at
+    all) as JSON again, for the engine to read or refuse. Integers beyond 64 bits, which
+    orjson does not write, are written by the standard library (the engine refuses them).
+    """
+    if value is None or type(value) is bytes:
+        return value
+    try:
+        return orjson.dumps(value)
+    except orjson.JSONEncodeError:
+        return json.dumps(value).encode()
+
+
+class Pipeline:
+    def __init__(self, engine: NativeWorkerEngine, metrics: Metrics, table: AccountTable) -> None:
+        self.engine = engine
+        self.metrics = metrics
+        self.table = table
+
+    def process(self, records: list[Record], now: float | None = None) -> BatchResult:
+        if not records:
+            return BatchResult()
+        first = records[0]  # a batch comes from one partition
+        return self._process(first.topic, first.partition, [(r.key, r.value) for r in records], records.__getitem__, now)
+
+    def process_fetched(self, topic: str, partition: int, batch: list[Fetched], now: float | None = None) -> BatchResult:
+        """``process`` of a fetched batch of one partition as the consumer hands it over: the
+        ``Record`` of a position is built only for a record that goes to the DLQ or is re-keyed."""
+        if not batch:
+            return BatchResult()
+
+        def record(index: int) -> Record:
+            fetched = batch[index]
+            return Record(topic, partition, fetched.offset, fetched.key, fetched.value)
+
+        return self._process(topic, partition, [(r.key, r.value) for r in batch], record, now)
+
+    def _process(
+        self, topic: str, partition: int, pairs: list[tuple[bytes | None, bytes | None]],
+        record: Callable[[int], Record], now: float | None,
+    ) -> BatchResult:
+        result = BatchResult()
+        metrics, writer = self.metrics, self.table.writer
+        wall = time.time() if now is None else now
+        metrics.consumed(topic, len(pairs))
+        with panics_as_errors():
+            outputs, dead, rekeyed, counts, post_latencies, snapshot_latencies, changed, bad_states = (
+                self.engine.native.process_records(pairs, partition=partition, wall=wall, load=self._loader(partition))
+            )
+        for account_id, reason in bad_states:
+            self.table.skip(account_id.encode(), BadRecord(skip_reason(reason), f"account state: {reason}"))
+        for index, reason, _class in dead:
+            dead_letter(result, metrics, record(index), reason)
+        for index, account_id in rekeyed:
+            # A producer that does not key by account_id breaks partition ownership:
+            # send the record to the partition that owns the account instead.
+            moved = record(index)
+            result.rekeyed.append(Outgoing(account_id.encode(), moved.value))  # type: ignore[arg-type]
+            metrics.rekeyed(moved.topic)
+        count_batch(
+            metrics,
+            (((platform, niche, outcome), n) for platform, niche, outcome, n in counts),
+            {"post": post_latencies, "snapshot": snapshot_latencies},
+        )
+        self._emit_all(result, outputs, wall)
+        for key, state in changed:
+            writer.put(partition, key, state)
+        self._take_cluster_records(result)
+        return result
+
+    def settle(self, account_ids: list[str], threshold: float = SETTLE_SCORE_CHANGE) -> BatchResult:
+        """Re-publish the profiles whose scores the cluster's cohorts have moved (the table's
+        partition is ``table.partition``); an account the engine does not hold is loaded first."""
+        result = BatchResult()
+        native, writer, partition = self.engine.native, self.table.writer, self.table.partition
+        wall = time.time()
+        for account_id in account_ids:
+            key = account_id.encode()
+            if not native.holds(account_id) and not self._load(partition, account_id, key):
+                continue
+            with panics_as_errors():
+                output, state = native.settle_account(account_id, threshold)
+            if state is not None:
+                writer.put(partition, key, state)
+            if output is not None:
+                self._emit(result, output, wall)
+        self._take_cluster_records(result)
+        return result
+
+    def _loader(self, partition: int) -> Callable[[str], bytes | None]:
+        get = self.table.writer.get
+
+        def load(account_id: str) -> bytes | None:
+            return state_bytes(get(partition, account_id.encode()))
+
+        return load
+
+    def _load(self, partition: int, account_id: str, key: bytes) -> bool:
+        raw = state_bytes(self.table.writer.get(partition, key))
+        if raw is None:
+            return False
+        try:
+            with panics_as_errors():
+                self.engine.native.load_state(raw, partition, account_id)
+        except ValueError as exc:
+            self.table.skip(key, BadRecord(skip_reason(str(exc)), f"account state: {exc}"))
+            return False
+        return True
+
+    def _emit_all(self, result: BatchResult, outputs: list[NativeOutput], wall: float) -> None:
+        """``_emit`` of each output, in order (one loop: a batch has an output every few posts)."""
+        metrics, alerts, profiles = self.metrics, result.alerts, result.profiles
+        for kind, key, value, first, second, third in outputs:
+            if kind == "alert":
+                alerts.append(Outgoing(key, value))
+                count_alert(metrics, first, second, third, wall)
+            else:
+                profiles.append(Outgoing(key, value))
+                count_profile(metrics, first, second, third)
+
+    def _emit(self, result: BatchResult, output: NativeOutput, wall: float) -> None:
+        kind, key, value, first, second, third = output
+        if kind == "alert":
+            result.alerts.append(Outgoing(key, value))
+            count_alert(self.metrics, first, second, third, wall)
+        else:
+            result.profiles.append(Outgoing(key, value))
+            count_profile(self.metrics, first, second, third)
+
+    def _take_cluster_records(self, result: BatchResult) -> None:
+        contributions = self.engine.native.take_cohort_contributions()
+        if contributions:
+            result.contributions += contribution_records(Contribution(*c) for c in contributions)
+        parts = self.engine.native.take_tag_observation_parts()  # encoded in the engine
+        if parts:
+            result.tag_observations += tag_observation_batches(parts)

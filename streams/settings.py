@@ -85,10 +85,6 @@ class Settings(BaseSettings):
         default=20_000, gt=0,
         description="Accounts checked per settle pass (round-robin): bounds its CPU however many accounts a worker owns.",
     )
-    engine: Literal["python", "native"] = Field(
-        default="python",
-        description="Detection engine of the worker: streams.core (python) or the Rust core (native, compact state).",
-    )
 
     # --- Collectors (`nichewatch collect ...`) -------------------------------------------
     collector_state_dir: Path = Field(

@@ -21,7 +21,8 @@ import orjson
 
 from schemas.events import NicheDefinition
 from streams.core.config import EngineConfig
-from streams.core.replay import native_engine, replay_native
+from streams.core.engine import Engine
+from streams.core.replay import replay
 from streams.evaluation import EvaluationResult, evaluate, follower_observations
 from streams.feeds.families import FAMILIES, AnyScenario
 from streams.feeds.realism import WorldKnobs
@@ -79,7 +80,7 @@ def score(scenario: AnyScenario) -> EvaluationResult:
     """Replay a scenario through a fresh default engine and score it against its truth."""
     events = list(scenario.events())
     niches = [NicheDefinition(name=name, tags=tags) for name, tags in scenario.niches.items()]
-    outcome = replay_native((orjson.dumps(e) for e in events), native_engine(EngineConfig(), niches))
+    outcome = replay((orjson.dumps(e) for e in events), Engine(EngineConfig(), niches))
     return evaluate([t.as_dict() for t in scenario.truth], [a.model_dump() for a in outcome.alerts],
                     follower_observations(events))
 

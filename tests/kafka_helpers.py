@@ -126,8 +126,6 @@ class WorkerProcess:
         self.web_port = self.web_port or free_port()
         self.metrics_port = self.metrics_port or free_port()
         env = {k: v for k, v in os.environ.items() if not k.startswith("NICHEWATCH_")}
-        if "NICHEWATCH_ENGINE" in os.environ:  # run the tests' workers on the engine asked for
-            env["NICHEWATCH_ENGINE"] = os.environ["NICHEWATCH_ENGINE"]
         env.update(
             NICHEWATCH_KAFKA_BOOTSTRAP_SERVERS=self.broker.bootstrap_servers,
             NICHEWATCH_APP_ID=self.app_id,

@@ -318,6 +318,11 @@ impl NativeEngine {
         Ok(read)
     }
 
+    /// The mentions the book keeps of a handle: (by_account, posted ts, by_followers, first seen ts).
+    fn mentions_of(&self, handle: &str) -> Vec<(String, i64, i64, i64)> {
+        self.engine.mentions.mentions_of(handle).iter().map(|m| (m.by_account.clone(), m.ts, m.by_followers, m.seen_ts)).collect()
+    }
+
     /// Queue new posts' tag observations from now on (`take_tag_observations`).
     fn share_tags(&mut self) {
         self.engine.tag_outbox.get_or_insert_with(Vec::new);

@@ -7,20 +7,15 @@ hands what comes back to the writers; the writers deliver before offsets commit.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, MutableMapping
 import logging
 
 from aiokafka.structs import ConsumerRecord
 from faust.types import TP
 
-from streams.changelog import decode_state
-from streams.core.config import EngineConfig
-from streams.core.state import AccountState
 from streams.dlq import BadRecord, dlq_headers
 from streams.faust_batch import OutputWriter, TableWriter
 from streams.metrics import Metrics
-from streams.native_pipeline import NativePipeline
-from streams.pipeline import BatchResult, Pipeline, Record
+from streams.pipeline import BatchResult, Pipeline
 from streams.settings import Settings
 
 
@@ -29,32 +24,18 @@ log = logging.getLogger(__name__)
 AGENT_NAME = "accounts"
 
 
-class PartitionStore(MutableMapping[str, AccountState]):
-    """The engine's view of the accounts table, for the partition being processed.
+class PartitionStore:
+    """The accounts table for the partition being processed, as the pipeline sees it.
 
-    State recovered from the changelog is checked once (``decode_state``); an entry that
-    is not a valid state is logged, counted as skipped, and the account starts afresh.
+    The engine reads an account's entry on first touch (either state format) and returns
+    the compact state of every account it wrote; an entry that is not a valid state is
+    logged and counted as skipped (``skip``), and the account starts afresh.
     """
 
-    def __init__(self, writer: TableWriter, config: EngineConfig, metrics: Metrics | None = None) -> None:
+    def __init__(self, writer: TableWriter, metrics: Metrics | None = None) -> None:
         self.writer = writer
-        self.config = config
         self.metrics = metrics
         self.partition = 0
-
-    def get(self, account_id: str, default: AccountState | None = None) -> AccountState | None:  # type: ignore[override]
-        key = account_id.encode()
-        try:
-            value = self.writer.get(self.partition, key)
-            if value is None:
-                return default
-            if type(value) is not AccountState:  # recovered from the changelog: decode once, keep it live
-                value = decode_state(value, account_id, self.config)
-                self.writer.keep_decoded(key, value)
-        except BadRecord as exc:
-            self.skip(key, exc)
-            return default
-        return value
 
     def skip(self, key: bytes, exc: BadRecord) -> None:
         """An entry that is not a state: logged, counted as skipped (the account starts afresh)."""
@@ -63,28 +44,10 @@ class PartitionStore(MutableMapping[str, AccountState]):
         if self.metrics is not None:
             self.metrics.record_skipped(topic, exc.reason_class)
 
-    def __getitem__(self, account_id: str) -> AccountState:
-        state = self.get(account_id)
-        if state is None:
-            raise KeyError(account_id)
-        return state
-
-    def __setitem__(self, account_id: str, state: AccountState) -> None:
-        self.writer.put(self.partition, account_id.encode(), state)
-
-    def __delitem__(self, account_id: str) -> None:
-        raise NotImplementedError("accounts expire through their bounded windows, not deletion")
-
-    def __iter__(self) -> Iterator[str]:
-        return (key.decode() for key in self.writer.table.data.keys())
-
-    def __len__(self) -> int:
-        return len(self.writer.table.data)
-
 
 class AccountsAgent:
     def __init__(
-        self, settings: Settings, pipeline: Pipeline | NativePipeline, store: PartitionStore, outputs: OutputWriter
+        self, settings: Settings, pipeline: Pipeline, store: PartitionStore, outputs: OutputWriter
     ) -> None:
         self.settings = settings
         self.pipeline = pipeline
@@ -103,11 +66,7 @@ class AccountsAgent:
     def _handle(self, tp: TP, batch: list[ConsumerRecord]) -> None:
         self.store.writer.check_source(tp.topic)
         self.store.partition = tp.partition
-        if isinstance(self.pipeline, NativePipeline):
-            self.deliver(tp.topic, self.pipeline.process_fetched(tp.topic, tp.partition, batch))
-            return
-        records = [Record(tp.topic, tp.partition, r.offset, r.key, r.value) for r in batch]
-        self.deliver(tp.topic, self.pipeline.process(records))
+        self.deliver(tp.topic, self.pipeline.process_fetched(tp.topic, tp.partition, batch))
 
     def settle(self, partition: int, keys: list[bytes], threshold: float | None = None) -> int:
         """Settle some accounts of one partition (Engine.settle); returns profiles re-published.

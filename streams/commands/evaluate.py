@@ -31,7 +31,8 @@ from schemas.events import NicheDefinition
 from streams.cli import CliError
 from streams.commands.simulate import add_scenario_arguments, build_scenario
 from streams.core.config import EngineConfig
-from streams.core.replay import ReplayResult, native_engine, replay_native
+from streams.core.engine import Engine
+from streams.core.replay import ReplayResult, replay
 from streams.evaluation import (
     DEFAULT_GRACE, EvaluationResult, evaluate, follower_observations, format_false_alerts, format_report,
 )
@@ -132,7 +133,7 @@ def run_sweep(args: argparse.Namespace) -> int:
 def replay_scenario(scenario: AnyScenario, events: list[dict]) -> ReplayResult:
     """Feed the scenario through a fresh engine exactly as `nichewatch replay` reads a file."""
     niches = [NicheDefinition(name=name, tags=tags) for name, tags in scenario.niches.items()]
-    return replay_native(_as_lines(events), native_engine(EngineConfig(), niches))
+    return replay(_as_lines(events), Engine(EngineConfig(), niches))
 
 
 def _read_jsonl(path: Path) -> list[dict[str, Any]]:

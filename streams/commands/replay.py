@@ -21,7 +21,7 @@ from schemas.events import NicheDefinition
 from streams.cli import CliError
 from streams.core.config import HOUR, EngineConfig
 from streams.core.engine import Engine, Output
-from streams.core.replay import ReplayResult, native_engine, native_output, replay, replay_native
+from streams.core.replay import ReplayResult, replay
 from streams.core.tagstats import TagBook
 
 MAX_BAD_LINES_SHOWN = 100
@@ -49,12 +49,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         default=0.0,
         help="buffer each account this long in event time and apply in order (default 0: as read)",
     )
-    parser.add_argument(
-        "--engine",
-        choices=("native", "python"),
-        default="native",
-        help="the Rust engine (default) or streams.core, which it is tested against output for output",
-    )
     parser.set_defaults(func=run)
 
 
@@ -66,7 +60,7 @@ def run(args: argparse.Namespace) -> int:
         raise CliError("--reorder-delay-hours must be >= 0")
     tag_book = TagBook() if args.tags_out else None
     config = EngineConfig(reorder_delay_s=args.reorder_delay_hours * HOUR)
-    engine = native_engine(config, niches) if args.engine == "native" else Engine(config, niches, tags=tag_book)
+    engine = Engine(config, niches, tags=tag_book)
     with ExitStack() as stack:
         source = sys.stdin.buffer if str(args.input) == "-" else _open(stack, args.input, "rb")
         alerts_out = _open(stack, args.alerts_out, "wb") if args.alerts_out else None
@@ -88,13 +82,8 @@ def run(args: argparse.Namespace) -> int:
             elif shown == MAX_BAD_LINES_SHOWN + 1:
                 print(f"{args.input}: more bad lines not shown (all are counted)", file=sys.stderr)
 
-        if isinstance(engine, Engine):
-            result = replay(source, engine, on_output=write, on_bad_line=report)
-            flushed = engine.flush()
-        else:
-            result = replay_native(source, engine, tags=tag_book, on_output=write, on_bad_line=report)
-            flushed = [native_output(raw) for raw in engine.flush()]
-        for output in flushed:
+        result = replay(source, engine, on_output=write, on_bad_line=report)
+        for output in engine.flush():
             write(output)
             _count(result, output)
         if tags_out is not None and tag_book is not None:

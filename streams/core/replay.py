@@ -3,27 +3,20 @@
 Bad lines never stop a replay: each is reported (line number, reason) through
 ``on_bad_line``, counted and skipped, like the worker's DLQ policy.
 
-Lines are decoded a chunk at a time by the native decoder (streams._native.decode_batch,
-the input contract of schemas.codec), then processed one by one in order, so callbacks see
-the same sequence as with one line at a time; a lazy input is read up to a chunk ahead.
+Lines go to the engine a chunk at a time (decoded by the native decoder: the input
+contract of schemas.codec) and are applied in order; a lazy input is read up to a chunk
+ahead.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from itertools import islice
 
-import orjson
-
-from schemas.events import FollowerSpikeAlert, InfluencerProfile, NicheDefinition
-from streams._native import NativeEngine, decode_batch
-from streams.core.config import EngineConfig
-from streams.core.engine import Engine, Output
-from streams.core.tags import NicheMatcher
-from streams.core.tagstats import TagBook
+from schemas.events import FollowerSpikeAlert, InfluencerProfile
+from streams.core.engine import Engine, Output, decode_output
 
 MAX_BAD_LINES_KEPT = 1000
 CHUNK_LINES = 4096
@@ -63,81 +56,15 @@ def replay(
     on_output: Callable[[Output], None] | None = None,
     on_bad_line: Callable[[int, str], None] | None = None,
 ) -> ReplayResult:
-    """Decode and process every line in order; blank lines are skipped silently."""
+    """Decode and process every line in order, one engine call per chunk of lines; blank
+    lines are skipped silently. Within a chunk the bad lines are reported before the
+    chunk's outputs."""
     result = ReplayResult()
     dropped_before = engine.stats.late_dropped
     started = time.perf_counter()
-    process = engine.process
     for numbers, chunk, last in _chunks(lines):
         result.lines = last
-        events, dead_letters = decode_batch(chunk)
-        refused = {index: reason for index, reason, _ in dead_letters}
-        for index, (number, event) in enumerate(zip(numbers, events)):
-            if event is None:
-                reason = refused[index]
-                result.bad_lines += 1
-                if len(result.bad_line_samples) < MAX_BAD_LINES_KEPT:
-                    result.bad_line_samples.append((number, reason))
-                if on_bad_line is not None:
-                    on_bad_line(number, reason)
-                continue
-            result.events += 1
-            for output in process(event):
-                _record(result, output, on_output)
-    result.elapsed_s = time.perf_counter() - started
-    result.late_dropped = engine.stats.late_dropped - dropped_before
-    result.accounts = len(engine.store)
-    return result
-
-
-def _record(result: ReplayResult, output: Output, on_output: Callable[[Output], None] | None) -> None:
-    if type(output) is FollowerSpikeAlert:
-        result.alerts.append(output)
-    else:
-        result.profiles[output.account_id] = output  # type: ignore[assignment]
-        result.profiles_emitted += 1
-    if on_output is not None:
-        on_output(output)
-
-
-def native_engine(config: EngineConfig, niches: Iterable[NicheDefinition]) -> NativeEngine:
-    """A native engine (streams._native, the Rust port of this package's engine) for a replay."""
-    return NativeEngine(dataclasses.asdict(config), [(niche.name, list(niche.tags)) for niche in niches])
-
-
-def native_output(raw: bytes) -> Output:
-    """A native engine's encoded output as its contract model."""
-    if orjson.loads(raw)["kind"] == "follower_spike_alert":
-        return FollowerSpikeAlert.model_validate_json(raw)
-    return InfluencerProfile.model_validate_json(raw)
-
-
-def replay_native(
-    lines: Iterable[bytes],
-    engine: NativeEngine,
-    *,
-    tags: TagBook | None = None,
-    on_output: Callable[[Output], None] | None = None,
-    on_bad_line: Callable[[int, str], None] | None = None,
-) -> ReplayResult:
-    """``replay`` on the native engine, one ``process_batch`` call per chunk of lines.
-
-    Same decisions as ``replay`` with ``Engine`` (tests/unit/test_native_engine_parity.py);
-    within a chunk the bad lines are reported before the chunk's outputs. ``tags``: a book
-    fed with every new post's tags, as ``Engine(tags=...)`` feeds it.
-    """
-    result = ReplayResult()
-    dropped_before = int(engine.stats["late_dropped"])  # type: ignore[call-overload]
-    if tags is not None:
-        engine.share_tags()
-        matcher = NicheMatcher()
-        for name in engine.niche_names:
-            matcher.set_niche(NicheDefinition(name=name, tags=list(engine.niche_tags(name))))
-        tags.tracked_of = matcher.tags_of
-    started = time.perf_counter()
-    for numbers, chunk, last in _chunks(lines):
-        result.lines = last
-        encoded, dead_letters = engine.process_batch(chunk)
+        encoded, dead_letters = engine.process_values(chunk)
         result.events += len(chunk) - len(dead_letters)
         for index, reason, _ in dead_letters:
             result.bad_lines += 1
@@ -146,14 +73,22 @@ def replay_native(
             if on_bad_line is not None:
                 on_bad_line(numbers[index], reason)
         for raw in encoded:
-            _record(result, native_output(raw), on_output)
-        if tags is not None:
-            for _post, post_tags, niches, account, followers, rate, weight, ts in engine.take_tag_observations():
-                tags.observe(post_tags, niches, account, followers, rate, weight, ts)
+            record(result, decode_output(raw), on_output)
     result.elapsed_s = time.perf_counter() - started
-    result.late_dropped = int(engine.stats["late_dropped"]) - dropped_before  # type: ignore[call-overload]
+    result.late_dropped = engine.stats.late_dropped - dropped_before
     result.accounts = len(engine)
     return result
+
+
+def record(result: ReplayResult, output: Output, on_output: Callable[[Output], None] | None = None) -> None:
+    """Add an output to the result (and give it to ``on_output``)."""
+    if type(output) is FollowerSpikeAlert:
+        result.alerts.append(output)
+    else:
+        result.profiles[output.account_id] = output  # type: ignore[assignment]
+        result.profiles_emitted += 1
+    if on_output is not None:
+        on_output(output)
 
 
 def _chunks(lines: Iterable[bytes]) -> Iterator[tuple[list[int], list[bytes], int]]:

@@ -17,13 +17,12 @@ import orjson
 import pytest
 
 from schemas.events import NicheDefinition
-from streams.core.engine import Engine
 from streams.core.synthetic import AccountSpec, merged_events
-from streams.metrics import Metrics, new_registry
 from streams.niche_config import write_niche
-from streams.pipeline import Pipeline, Record
+from streams.pipeline import Record
 from streams.views import account_summary
 from tests.integration.test_pipeline import TOPICS, settings_for
+from tests.unit.test_pipeline import pipeline
 from tests.kafka_helpers import (
     Broker, WorkerProcess, consume_all, fully_committed, http_get, metric_value, restart, wait_until,
 )
@@ -39,7 +38,7 @@ SPECS = [
 ]
 # An alert's decision. Its baseline figures (expected_growth, baseline_*_per_hour and the
 # evidence wording that quotes them) may differ slightly after a restart: the baseline is
-# cached per account for up to a day (streams.core.spikes.baseline_before) and the cache is
+# cached per account for up to a day (baseline_before in core/src/engine/spikes.rs) and the cache is
 # not part of the persisted state, so the restarted worker recomputes it at another hour.
 DECISION = ("alert_id", "account_id", "classification", "niches", "window_start", "window_end", "detected_at",
             "followers_before", "followers_after", "growth")
@@ -49,10 +48,10 @@ COMPARED = ("handle", "followers", "latest_observation", "followers_hourly", "fo
 
 def reference(events: list[dict]) -> tuple[dict[str, dict], dict[str, dict]]:
     """Alerts by id and account summaries of an uninterrupted run of the same records."""
-    engine = Engine(niches=[NICHE])
-    pipeline = Pipeline(engine, Metrics(new_registry()))
+    line, _, _ = pipeline((NICHE,))
+    engine = line.engine
     records = [Record("posts", 0, i, e["account_id"].encode(), orjson.dumps(e)) for i, e in enumerate(events)]
-    result = pipeline.process(records)
+    result = line.process(records)
     assert not result.dead_letters and not result.rekeyed
     alerts = {a["alert_id"]: a for a in (orjson.loads(o.value) for o in result.alerts)}
     states = {spec.account_id: account_summary(engine.get_state(spec.account_id)) for spec in SPECS}  # type: ignore[arg-type]

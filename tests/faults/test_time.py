@@ -16,17 +16,18 @@ from pathlib import Path
 
 import orjson
 import pytest
+from prometheus_client import CollectorRegistry
 
 from schemas.events import NicheDefinition
 from streams.core.config import HOUR, EngineConfig
-from streams.core.engine import Engine
 from streams.core.synthetic import AccountSpec, iso, merged_events
-from streams.metrics import Metrics, new_registry
 from streams.niche_config import write_niche
-from streams.pipeline import Pipeline, Record
+from streams.native_engine import NativeWorkerEngine
+from streams.pipeline import Record
 from streams.views import account_summary
 from tests.integration.test_pipeline import TOPICS, settings_for
 from tests.kafka_helpers import Broker, WorkerProcess, fully_committed, http_get, metric_value, wait_until
+from tests.unit.test_pipeline import pipeline
 
 NICHE = NicheDefinition(name="pens", tags=["#FountainPens"])
 SPECS = [
@@ -94,33 +95,35 @@ def disorder(events: list[dict], seed: int, max_delay_s: float, duplicate_share:
     return arrivals, late
 
 
-def run(events: list[dict], config: EngineConfig) -> tuple[Engine, Metrics, list[dict]]:
-    engine = Engine(config, niches=[NICHE])
-    metrics = Metrics(new_registry())
-    pipeline = Pipeline(engine, metrics)
+def run(events: list[dict], config: EngineConfig) -> tuple[NativeWorkerEngine, CollectorRegistry, list[dict]]:
+    line, _, registry = pipeline((NICHE,), config)
     records = [Record("posts", 0, i, e["account_id"].encode(), orjson.dumps(e)) for i, e in enumerate(events)]
-    result = pipeline.process(records)
+    result = line.process(records)
     assert not result.dead_letters and not result.rekeyed
     alerts = [orjson.loads(a.value) for a in result.alerts]
-    alerts += [orjson.loads(orjson.dumps(o.model_dump(mode="json"))) for o in engine.flush() if o.kind == "follower_spike_alert"]
-    return engine, metrics, alerts
+    alerts += [a for a in map(orjson.loads, line.engine.native.flush()) if a["kind"] == "follower_spike_alert"]
+    return line.engine, registry, alerts
 
 
-def outcome_count(metrics: Metrics, outcome: str) -> float:
+def late_dropped(engine: NativeWorkerEngine) -> int:
+    return engine.native.stats["late_dropped"]  # type: ignore[return-value]
+
+
+def outcome_count(registry: CollectorRegistry, outcome: str) -> float:
     return sum(
         sample.value
-        for family in metrics.registry.collect()
+        for family in registry.collect()
         for sample in family.samples
         if sample.name == "nichewatch_events_ingested_total" and sample.labels.get("outcome") == outcome
     )
 
 
-def windows(engine: Engine) -> dict[str, dict]:
+def windows(engine: NativeWorkerEngine) -> dict[str, dict]:
     summaries = {spec.account_id: account_summary(engine.get_state(spec.account_id)) for spec in SPECS}  # type: ignore[arg-type]
     return {account: {k: summary[k] for k in WINDOWS} for account, summary in summaries.items()}
 
 
-def own_state(engine: Engine, account_id: str) -> dict:
+def own_state(engine: NativeWorkerEngine, account_id: str) -> dict:
     """An account's persisted state without its last influencer score ("L"): the score is
     relative to the niche's tier cohort, which every account of the engine updates as its
     observations are applied, so it depends on how accounts interleave, not only on the
@@ -144,7 +147,7 @@ def test_with_reorder_delay_disorder_within_it_gives_exactly_the_ordered_results
     assert sorted(alerts, key=lambda a: a["alert_id"]) == sorted(ordered_alerts, key=lambda a: a["alert_id"])
     for spec in SPECS:
         assert own_state(engine, spec.account_id) == own_state(ordered_engine, spec.account_id)
-    assert outcome_count(metrics, "late") == 0 and engine.stats.late_dropped == 0
+    assert outcome_count(metrics, "late") == 0 and late_dropped(engine) == 0
 
 
 @pytest.mark.parametrize("seed", [4, 5])
@@ -168,7 +171,7 @@ def test_events_beyond_the_lateness_bound_are_counted_and_change_nothing(reorder
     assert late == 25
     clean_engine, clean_metrics, clean_alerts = run(arrivals, config)
     engine, metrics, alerts = run(with_stale, config)
-    assert outcome_count(metrics, "late") == late and engine.stats.late_dropped == late
+    assert outcome_count(metrics, "late") == late and late_dropped(engine) == late
     assert outcome_count(metrics, "accepted") == outcome_count(clean_metrics, "accepted")
     assert alerts == clean_alerts
     for spec in SPECS:

@@ -4,7 +4,6 @@ mid-way, on the real broker: the cluster-wide cohorts, the alerts and the scores
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
 from pathlib import Path
 
 import orjson
@@ -29,14 +28,13 @@ def scenario_records() -> list[tuple[bytes, bytes]]:
     return [(event["account_id"].encode(), orjson.dumps(event)) for event in scenario.events()]
 
 
-def start_group(kafka: Broker, unique: str, tmp_path: Path, size: int, engines: Sequence[str] = ()) -> list[WorkerProcess]:
+def start_group(kafka: Broker, unique: str, tmp_path: Path, size: int) -> list[WorkerProcess]:
     topics = {name: f"{name}-{unique}" for name in TOPICS}
     # A settle pass checks 40 accounts (10 a partition) of about 150: scores settle over cycles.
     env = {"NICHEWATCH_SETTLE_INTERVAL_S": "1", "NICHEWATCH_SETTLE_ACCOUNTS_PER_PASS": "40",
            "NICHEWATCH_TAG_REPORT_INTERVAL_S": "1"}
-    engine_env = [{"NICHEWATCH_ENGINE": engine} for engine in engines] or [{}] * size
     workers = [WorkerProcess(kafka, app_id=f"nw-{unique}", workdir=tmp_path / f"w{i}", topics=topics,
-                             extra_env={**env, **engine_env[i]})
+                             extra_env=env)
                for i in range(size)]
     first = workers[0]
     first.workdir.mkdir(parents=True)
@@ -92,8 +90,8 @@ def results(worker: WorkerProcess) -> dict[str, dict]:
 
 
 def run(kafka: Broker, unique: str, tmp_path: Path, records: list[tuple[bytes, bytes]], size: int,
-        kill_midway: bool = False, engines: Sequence[str] = ()) -> dict[str, dict]:
-    workers = start_group(kafka, unique, tmp_path, size, engines)
+        kill_midway: bool = False) -> dict[str, dict]:
+    workers = start_group(kafka, unique, tmp_path, size)
     try:
         kafka.produce(workers[0].topics["posts"], records)
         if kill_midway:
@@ -124,15 +122,6 @@ def test_one_worker_two_workers_and_a_restarted_worker_agree(
     assert one["tags"] and any(generic for rows in one["tags"].values() for _, _, generic in rows.values())
     assert any(a["classification"] == "suspected_purchase" for a in one["alerts"].values())
     assert_agree(one, ("two workers", two), ("restarted", restarted))
-
-
-def test_a_python_and_a_native_worker_together_agree_with_one_python_worker(
-    kafka: Broker, unique: str, tmp_path: Path, scenario_records: list[tuple[bytes, bytes]]
-) -> None:
-    one = run(kafka, f"{unique}-one", tmp_path / "one", scenario_records, 1, engines=["python"])
-    mixed = run(kafka, f"{unique}-mixed", tmp_path / "mixed", scenario_records, 2, engines=["python", "native"])
-    assert one["alerts"] and one["cohorts"] and one["scores"]
-    assert_agree(one, ("a python and a native worker", mixed))
 
 
 def assert_agree(one: dict[str, dict], *others: tuple[str, dict[str, dict]]) -> None:

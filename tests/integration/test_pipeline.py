@@ -12,19 +12,17 @@ from schemas.events import NicheDefinition
 from streams.core.synthetic import AccountSpec, account_events
 from streams.niche_config import write_niche
 from streams.settings import load_settings
-from tests.engines import ENGINES
 from tests.events_factory import post_bytes
 from tests.kafka_helpers import Broker, WorkerProcess, http_get, metric_value, wait_until
 
 TOPICS = ("posts", "snapshots", "niches", "alerts", "influencers", "dlq")
 
 
-@pytest.fixture(scope="module", params=ENGINES)
-def worker(kafka: Broker, tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> Iterator[WorkerProcess]:
+@pytest.fixture(scope="module")
+def worker(kafka: Broker, tmp_path_factory: pytest.TempPathFactory) -> Iterator[WorkerProcess]:
     unique = tmp_path_factory.mktemp("pipeline").name.replace("_", "-")
     topics = {name: f"{name}-{unique}" for name in TOPICS}
-    process = WorkerProcess(kafka, app_id=f"nw-{unique}", workdir=tmp_path_factory.mktemp("worker"), topics=topics,
-                            extra_env={"NICHEWATCH_ENGINE": request.param})
+    process = WorkerProcess(kafka, app_id=f"nw-{unique}", workdir=tmp_path_factory.mktemp("worker"), topics=topics)
     process.create_topics()
     write_niche(settings_for(process), NicheDefinition(name="pens", tags=["#FountainPens"]), "pens")
     process.start()

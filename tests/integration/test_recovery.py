@@ -18,24 +18,12 @@ from tests.integration.test_scale_out import INPUT_PARTITIONS, all_committed, as
 from tests.kafka_helpers import Broker, WorkerProcess, http_get, wait_until
 
 
-# (survivor's engine, killed worker's engine): each engine taking over the other's changelog too.
-ENGINE_PAIRS = [
-    ("python", "python"),
-    ("native", "native"),
-    ("native", "python"),
-    ("python", "native"),
-]
-
-
-@pytest.mark.parametrize(("survivor", "killed"), ENGINE_PAIRS)
 def test_survivor_takes_over_a_killed_workers_partitions_within_the_session_timeout(
-    kafka: Broker, unique: str, tmp_path: Path, survivor: str, killed: str
+    kafka: Broker, unique: str, tmp_path: Path
 ) -> None:
     topics = {name: f"{name}-{unique}" for name in TOPICS}
-    first = WorkerProcess(kafka, app_id=f"nw-{unique}", workdir=tmp_path / "a", topics=topics,
-                          extra_env={"NICHEWATCH_ENGINE": survivor})
-    second = WorkerProcess(kafka, app_id=f"nw-{unique}", workdir=tmp_path / "b", topics=topics,
-                           extra_env={"NICHEWATCH_ENGINE": killed})
+    first = WorkerProcess(kafka, app_id=f"nw-{unique}", workdir=tmp_path / "a", topics=topics)
+    second = WorkerProcess(kafka, app_id=f"nw-{unique}", workdir=tmp_path / "b", topics=topics)
     first.workdir.mkdir(parents=True)
     first.create_topics()
     write_niche(settings_for(first), NicheDefinition(name="pens", tags=["fountainpens"]), "pens")

@@ -17,9 +17,9 @@ from hypothesis import strategies as st
 
 from schemas.codec import DecodeError, decode_event, encode
 from schemas.events import AccountSnapshot, NicheDefinition, Post
-from streams.core.engine import Engine
-from streams.metrics import Metrics, new_registry
-from streams.pipeline import Pipeline, Record
+from streams.changelog import decode_state
+from streams.pipeline import Record
+from tests.unit.test_pipeline import pipeline
 from tests.events_factory import BASE_TIME, post_dict
 
 FUZZ = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -75,16 +75,14 @@ def valid_post(i: int = 1) -> dict[str, Any]:
 
 def run_pipeline(payloads: list[tuple[bytes | None, bytes | None]]) -> None:
     """Feed records through a fresh pipeline; the engine's state must still encode."""
-    engine = Engine(niches=NICHES)
-    pipeline = Pipeline(engine, Metrics(new_registry()))
+    line, writer, _ = pipeline(NICHES)
     records = [Record("posts", 0, offset, key, value) for offset, (key, value) in enumerate(payloads)]
-    result = pipeline.process(records, now=BASE_TIME.timestamp() + 86_400 * 30)
+    result = line.process(records, now=BASE_TIME.timestamp() + 86_400 * 30)
     for dead in result.dead_letters:
         assert dead.reason
-    for account_id in list(engine.accounts()):
-        state = engine.get_state(account_id)
-        assert state is not None
-        state.to_bytes()  # what the changelog writer does at commit time
+    assert set(writer.data) == {account_id.encode() for account_id in line.engine.native.accounts()}
+    for key, state in writer.data.items():  # what the changelog holds reads back
+        assert decode_state(state, key.decode(), line.engine.config).account_id == key.decode()
 
 
 @FUZZ
@@ -209,9 +207,9 @@ def test_oversized_dead_letters_are_cut_to_what_the_dlq_can_take() -> None:
     # worker, which then met the same record again after every restart.
     from streams.pipeline import DLQ_MAX_KEY_BYTES, DLQ_MAX_VALUE_BYTES
 
-    pipeline = Pipeline(Engine(niches=NICHES), Metrics(new_registry()))
+    line, _, _ = pipeline(NICHES)
     big_value, big_key = b"x" * 1_000_000, b"k" * 900_000
-    result = pipeline.process([Record("posts", 0, 7, ACCOUNT.encode(), big_value), Record("posts", 0, 8, big_key, b"{")])
+    result = line.process([Record("posts", 0, 7, ACCOUNT.encode(), big_value), Record("posts", 0, 8, big_key, b"{")])
     first, second = result.dead_letters
     assert first.record.value == big_value[:DLQ_MAX_VALUE_BYTES] and first.record.offset == 7
     assert first.reason.startswith("payload of 1000000 bytes") and "value truncated" in first.reason

@@ -6,10 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 import orjson
 
-from schemas.codec import DecodeError, decode_event
-from schemas.events import Post
-from streams.core.mentions import MentionBook
 from streams.mention_reader import MentionReader
+from streams.native_engine import NativeMentions, NativeWorkerEngine
 from streams.settings import load_settings
 from tests.faults.test_poison import CORPUS
 from tests.unit.test_schemas import post_dict
@@ -17,20 +15,13 @@ from tests.unit.test_schemas import post_dict
 NOW = datetime.now(UTC).replace(microsecond=0)
 
 
-def reference_book(values: list[bytes | None]) -> MentionBook:
-    """One record at a time through the contract's reference decoder (schemas.codec)."""
-    book = MentionBook()
-    for value in values:
-        if value is None or b"@" not in value:
-            continue
-        try:
-            event = decode_event(value)
-        except DecodeError:
-            continue
-        if type(event) is Post and event.text:
-            book.record(event.account_id, event.text, event.posted_at.timestamp(), event.followers,
-                        event.observed_at.timestamp())
-    return book
+def book() -> NativeMentions:
+    """A worker's mention book (the native engine's), as the reader feeds it."""
+    return NativeWorkerEngine().mentions
+
+
+def mentioners(mentions: NativeMentions, handle: str) -> list[tuple[str, int]]:
+    return sorted((by_account, followers) for by_account, _ts, followers, _seen in mentions.native.mentions_of(handle))
 
 
 def mixed_batch() -> list[bytes | None]:
@@ -51,23 +42,26 @@ def mixed_batch() -> list[bytes | None]:
         b'{"kind":"post","text":"@ink0", not json',
         *(value for _name, _topic, _key, value, _reason in CORPUS),
         *(orjson.dumps(m) for m in mentions[3:]),
-        orjson.dumps({**mentions[3], "observed_at": NOW.isoformat(), "followers": 99_999}),  # observed again
+        orjson.dumps({**mentions[3], "observed_at": NOW.isoformat(), "followers": 99_999}),  # observed again: noted once
     ]
 
 
-def test_a_batch_gives_the_book_the_reference_decoder_gives_one_record_at_a_time() -> None:
-    values = mixed_batch()
-    reader = MentionReader(load_settings(), MentionBook())
-    reader.apply(values)
-    expected = reference_book(values)
-    assert reader.book.by_handle == expected.by_handle
-    assert set(reader.book.by_handle) == {"ink0", "ink1", "ink2", "nibs"}
-    assert sorted(m.by_account for m in reader.book.by_handle["nibs"]) == [
-        "instagram:big0", "instagram:big3", "instagram:big4", "instagram:big5"]
+def test_a_batch_notes_the_mentions_of_exactly_the_posts_the_contract_accepts() -> None:
+    reader = MentionReader(load_settings(), book())
+    reader.apply(mixed_batch())
+    assert mentioners(reader.book, "nibs") == [
+        ("instagram:big0", 10_000), ("instagram:big3", 40_000), ("instagram:big4", 50_000), ("instagram:big5", 60_000)]
+    assert mentioners(reader.book, "ink0") == [  # a post without a tracked tag mentions too
+        ("instagram:big0", 10_000), ("instagram:big3", 40_000), ("instagram:inkjournal", 12_000)]
+    assert mentioners(reader.book, "ink1") == [("instagram:big4", 50_000)]
+    assert mentioners(reader.book, "ink2") == [("instagram:big5", 60_000)]
+    assert mentioners(reader.book, "x") == mentioners(reader.book, "inkjournal") == []
 
 
 def test_records_without_an_at_sign_or_nothing_valid_leave_the_book_empty() -> None:
-    reader = MentionReader(load_settings(), MentionBook())
-    reader.apply([None, b"", b"garbage", orjson.dumps(post_dict(text="plain text")), b'{"text":"@a"}'])
+    values = [None, b"", b"garbage", orjson.dumps(post_dict(text="plain text")), b'{"text":"@a"}']
+    reader = MentionReader(load_settings(), book())
+    reader.apply(values)
     reader.apply([])
-    assert reader.book.by_handle == {}
+    assert reader.book.native.mentions_of("a") == []
+    assert reader.book.record_values(values) == 0  # no post with an @ the contract accepts

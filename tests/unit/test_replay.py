@@ -53,7 +53,6 @@ def args_for(tmp_path: Path, **overrides: object) -> argparse.Namespace:
         "influencers_out": tmp_path / "influencers.jsonl",
         "reorder_delay_hours": 0.0,
         "tags_out": None,
-        "engine": "native",
     }
     values.update(overrides)
     return argparse.Namespace(**values)
@@ -87,16 +86,11 @@ def test_replay_command_registers_with_the_cli() -> None:
     assert args.func is replay_command.run and args.alerts_out == Path("a.jsonl")
 
 
-def test_replay_command_writes_the_same_files_on_either_engine(tmp_path: Path) -> None:
-    written = {}
-    for engine in ("native", "python"):
-        out = tmp_path / engine
-        out.mkdir()
-        args = args_for(out, engine=engine, alerts_out=out / "alerts.jsonl", influencers_out=out / "influencers.jsonl",
-                     tags_out=out / "tags.json")
-        assert replay_command.run(args) == 0
-        written[engine] = [orjson.loads(line) for name in ("alerts.jsonl", "influencers.jsonl")
-                           for line in (out / name).read_bytes().splitlines()]
-        written[engine].append(orjson.loads((out / "tags.json").read_bytes()))
-    assert any(item.get("kind") == "influencer_profile" for item in written["native"][:-1])
-    assert written["native"] == written["python"]
+def test_replay_command_writes_profiles_and_each_niches_tag_report(tmp_path: Path) -> None:
+    args = args_for(tmp_path, tags_out=tmp_path / "tags.json")
+    assert replay_command.run(args) == 0
+    profiles = [orjson.loads(line) for line in (tmp_path / "influencers.jsonl").read_bytes().splitlines()]
+    assert profiles and {p["kind"] for p in profiles} == {"influencer_profile"}
+    assert {p["primary_niche"] for p in profiles} == {"pens"}
+    report = orjson.loads((tmp_path / "tags.json").read_bytes())
+    assert set(report) == {"pens"} and {row["tag"] for row in report["pens"]["tags"] if row["tracked"]} >= {"fountainpens"}

@@ -17,7 +17,7 @@ ROW_FIELDS = {"tag", "tracked", "posts", "accounts", "specificity", "generic", "
               "median_engagement_rate"}
 
 
-def _replay_tags(tmp_path: Path, family: str, drop: str | None = None, engine: str = "native") -> dict:
+def _replay_tags(tmp_path: Path, family: str, drop: str | None = None) -> dict:
     scenario = FAMILIES[family](11, accounts=150, days=12)
     events, truth, niches = tmp_path / "events.jsonl", tmp_path / "truth.jsonl", tmp_path / "niches.json"
     scenario.write(events, truth, niches)
@@ -25,7 +25,7 @@ def _replay_tags(tmp_path: Path, family: str, drop: str | None = None, engine: s
         kept = {name: [t for t in tags if normalise_tag(t) != drop] for name, tags in orjson.loads(niches.read_bytes()).items()}
         niches.write_bytes(orjson.dumps(kept))
     args = argparse.Namespace(input=events, niches=niches, alerts_out=None, influencers_out=None,
-                              reorder_delay_hours=0.0, tags_out=tmp_path / "tags.json", engine=engine)
+                              reorder_delay_hours=0.0, tags_out=tmp_path / "tags.json")
     assert replay_command.run(args) == 0
     return orjson.loads(args.tags_out.read_bytes())
 

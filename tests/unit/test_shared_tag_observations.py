@@ -7,7 +7,6 @@ import orjson
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from prometheus_client import CollectorRegistry
 
 from schemas.cluster import TagObservation, TagObservations
 from schemas.codec import encode
@@ -16,9 +15,9 @@ from streams.core.engine import Engine
 from streams.core.synthetic import AccountSpec, account_events
 from streams.core.tagstats import TagBook
 from streams.dlq import BadRecord
-from streams.metrics import Metrics
 from streams.niche_tags import SharedTagObservations, plain_observations
-from streams.pipeline import TAG_RECORD_BYTES, Pipeline, Record, decode_record
+from streams.pipeline import TAG_RECORD_BYTES, Record, decode_record
+from tests.unit.test_pipeline import pipeline
 
 NICHES = [NicheDefinition(name="pens", tags=["fountainpens"])]
 NOW = 1_780_000_000.0
@@ -41,9 +40,9 @@ def _tag_counts(book: TagBook) -> dict[str, tuple[int, int]]:
 def test_a_batch_goes_out_as_few_records_that_rebuild_the_same_book_in_a_reader() -> None:
     batch = _batch()
     alone = Engine(niches=NICHES, tags=TagBook())  # counts its own posts
-    Pipeline(alone, Metrics(CollectorRegistry())).process(batch, now=NOW)
-    sharing = Engine(niches=NICHES, tags=TagBook(), share_tags=True)
-    result = Pipeline(sharing, Metrics(CollectorRegistry())).process(batch, now=NOW)
+    alone.process_values([r.value for r in batch], now=NOW)  # type: ignore[misc]
+    sharing, _, _ = pipeline(tuple(NICHES))  # a worker's: shares them
+    result = sharing.process(batch, now=NOW)
 
     new_posts = len({orjson.loads(r.value)["post_id"] for r in batch})
     records = [o.value for o in result.tag_observations]
@@ -126,8 +125,7 @@ def test_a_record_read_without_validation_is_one_validation_accepts_with_the_sam
 
 
 def test_the_records_workers_write_are_read_without_validation_and_others_through_it() -> None:
-    result = Pipeline(Engine(niches=NICHES, tags=TagBook(), share_tags=True), Metrics(CollectorRegistry())).process(
-        _batch(), now=NOW)
+    result = pipeline(tuple(NICHES))[0].process(_batch(), now=NOW)
     assert result.tag_observations
     assert all(plain_observations(o.value) is not None for o in result.tag_observations)
     fast, slow = TagBook(), TagBook()
