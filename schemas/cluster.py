@@ -51,7 +51,7 @@ class CohortSummary(_Record):
     niche: Id
     members: Count
     tiers: dict[Tier, Annotated[list[Count], Field(min_length=COHORT_BINS, max_length=COHORT_BINS)]] = Field(
-        description="Accounts per engagement-rate bin, per tier (bins as in streams/core/scoring.py rate_bin)."
+        description="Accounts per engagement-rate bin, per tier (bins as in core/src/engine/scoring.rs rate_bin)."
     )
 
 

@@ -3,14 +3,14 @@
 A worker owns some accounts; a niche's cohort (how its accounts' median engagement rates
 spread, per tier) is a fact about all of them. So the cohort is split in three:
 
-- :class:`ClusterCohorts` (every accounts worker): scoring reads percentiles from
-  ``view``, the summaries the cluster publishes; moving an account between bins only
-  queues a contribution in ``outbox`` for the worker to send.
+- every accounts worker's engine (core/src/engine/scoring.rs, ``CohortBook::cluster``)
+  reads percentiles from the summaries the cluster publishes (:class:`ClusterCohorts` is
+  what a summary is applied to); moving an account between bins only queues a
+  :class:`Contribution` for the worker to send.
 - :class:`CohortAggregate` (the owner of a niche): applies contributions against each
   account's last entry, kept in a mapping the caller persists (a changelogged table),
   and keeps the histograms derived from those entries.
-- :class:`~streams.core.scoring.CohortBook` is the plain histogram both build on, and the
-  whole story when one process sees every account (replay, evaluation).
+- one engine that sees every account (replay, evaluation) keeps the histograms itself.
 
 Why entries and not increments: a contribution says "the account is now in (tier, bin)"
 with a version (the event time of the rescoring). Applying it moves the account's one
@@ -30,11 +30,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, MutableMapping
 from dataclasses import dataclass
+from typing import Protocol
 
-from streams.core.scoring import BINS, CohortBook
-
-Entry = tuple[str, str, int]  # (niche, tier, bin)
-
+from schemas.cluster import COHORT_BINS as BINS
 
 @dataclass(frozen=True, slots=True)
 class Contribution:
@@ -45,33 +43,13 @@ class Contribution:
     version: int
 
 
-class ClusterCohorts(CohortBook):
-    """Percentiles from the cluster's summaries; moves go out as contributions."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.outbox: list[Contribution] = []
-
-    def move(self, account_id: str, old: Entry | None, new: Entry, version: int) -> None:
-        if old == new:
-            return
-        if old is not None and old[0] != new[0]:
-            self.outbox.append(Contribution(old[0], account_id, None, None, version))
-        self.outbox.append(Contribution(new[0], account_id, new[1], new[2], version))
-
-    def take_outbox(self) -> list[Contribution]:
-        out, self.outbox = self.outbox, []
-        return out
+class ClusterCohorts(Protocol):
+    """A worker's cohorts as the niches.cohorts follower updates them."""
 
     def set_summary(self, niche: str, tiers: dict[str, list[int]]) -> None:
         """Replace the niche's histograms with the cluster's (a summary from the owner)."""
-        for key in [k for k in self.histograms if k[0] == niche]:
-            del self.histograms[key]
-        for tier, hist in tiers.items():
-            self.histograms[(niche, tier)] = list(hist)
 
-    def remove_niche(self, niche: str) -> None:
-        self.set_summary(niche, {})
+    def remove_niche(self, niche: str) -> None: ...
 
 
 # The last entry of each (niche, account): (tier, bin, version); tier None once it left.

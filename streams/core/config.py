@@ -73,7 +73,7 @@ class EngineConfig:
     viral_multiple: float = 5.0  # a post with >= 5x the account's median interactions
     viral_min_interactions: int = 20
     viral_lookback_s: float = 24 * HOUR  # before the window start
-    # Growth explained by engagement (see explain.py): share of followers gained per median
+    # Growth explained by engagement (core/src/engine/explain.rs): share of followers gained per median
     # post's worth of extra interactions, before the account's own history says otherwise.
     conversion_prior: dict[str, float] = field(default_factory=_conversion_prior)
     conversion_prior_weight: float = 2.0  # the prior counts as this many median posts of extra
@@ -86,7 +86,7 @@ class EngineConfig:
     audience_hold_s: float = 72 * HOUR  # gradual unexplained growth waits this long to see if engagement follows
     audience_z: float = 2.0  # engagement followed (or not) once its slope is this many errors from 0.5
     # People who arrive after a post was published engage with it at least this share as
-    # often as its own audience did (bought followers: not at all); see maturity.py.
+    # often as its own audience did (bought followers: not at all); core/src/engine/maturity.rs.
     newcomer_engagement: float = 0.25
 
     # --- influencer score ----------------------------------------------------------------

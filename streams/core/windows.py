@@ -18,8 +18,8 @@ one), at most ``max_posts`` of the most recently published, none older than
 
 Each post also keeps the observation before its latest one (two ints: its interactions
 and when it was made), so how much a post gained between two looks can be compared with
-how the account's posts normally grow with age (maturity.py: real newcomers engage with
-posts already published, bought followers do not).
+how the account's posts normally grow with age (core/src/engine/maturity.rs: real
+newcomers engage with posts already published, bought followers do not).
 """
 
 from __future__ import annotations

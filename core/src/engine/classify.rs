@@ -1,5 +1,4 @@
-//! Why did the followers jump? suspected_purchase vs organic_breakout
-//! (streams/core/classify.py, ported operation for operation).
+//! Why did the followers jump? suspected_purchase vs organic_breakout.
 //!
 //! Follower counts are cheap to fake, engagement is not. Growth counts as organic when
 //! something explains it:
@@ -8,14 +7,17 @@
 //!     engagement      the growth left after crediting the posts' extra engagement in
 //!                     proportion (explain.rs) is no longer a spike by the test that found it
 //!     viral post      a post near the window with >= viral_multiple x the account's median
-//!                     interactions (the tier's typical rate when the account has no history)
-//!     mention         a shout-out by another account whose audience can supply what
-//!                     engagement leaves unexplained (mentions.rs)
+//!                     interactions (the tier's typical rate when the account has no history):
+//!                     viral reach converts far beyond any per-post estimate
+//!     mention         a shout-out by another account whose audience, at a few percent
+//!                     converting, can supply what engagement leaves unexplained
+//!                     (in proportion to the mentioner's followers: see mentions.rs)
 //! ```
 //!
-//! A step inside growth that posts explain is still a suspected purchase when it stands
-//! out of the growth around it by more than people's arrivals can change in that time
-//! (`hidden_step`):
+//! Posts explain growth only as people arrive: smoothly, as the posts spread. A step inside
+//! growth that posts explain (a purchase hidden in a real viral surge) is still a suspected
+//! purchase when it stands out of the growth around it by more than people's arrivals can
+//! change in that time (`hidden_step`):
 //!
 //! ```text
 //!     hourly growth   ..  40  55  70  4,080  85  80  70 ..   (viral surge of a 20,000 account)
@@ -23,19 +25,43 @@
 //!     step                 4,080 - 109 = 3,971 >= 400 (2% of followers): suspected purchase
 //! ```
 //!
-//! Otherwise it is a suspected purchase, with the tell-tales that usually come with one
-//! (round-number jumps, spike-then-decay, engagement rate falling with the new followers).
-//! Verdicts the next hours may overturn are `undecided`, held without an alert for up to
-//! `hold_s`:
+//! Seen once a day, the same surge falls into one or two intervals and the allowance
+//! (e^(24 h / 4 h) = 403 x the neighbours' pace) covers it: an account observed that rarely
+//! is never accused this way.
+//!
+//! Otherwise it is a suspected purchase, and the tell-tales that usually come with one
+//! (round-number jumps, spike-then-decay, engagement rate falling with the new followers)
+//! are added as supporting evidence. Posts are judged by the interactions they are expected
+//! to collect in all, not by what a young observation showed. Verdicts that the next hours
+//! may overturn wait, without an alert:
 //!
 //! ```text
-//!     unexplained, gradual      audience_hold_s, until the posts show whether engagement
-//!                               grew with the followers (explain::audience_response,
-//!                               maturity::newcomer_response, or both together: Stouffer)
-//!     unexplained, unobserved   conversion_window_s when the growth arrived across a gap of
-//!                               unobserved_gap_s and three times the usual interval
-//!     explained                 until conversion_window_s after the explaining post
+//!     unexplained, gradual      up to audience_hold_s, until the posts show whether
+//!                               engagement grew with the followers (people engage, bought
+//!                               followers do not): posts published since, against the
+//!                               followers they were shown to (explain::audience_response),
+//!                               or posts already out, gaining between two looks beyond how
+//!                               the account's posts of those ages grow (maturity.rs), or
+//!                               both together (their z scores combined, Stouffer)
+//!     unexplained, unobserved   up to conversion_window_s when the growth arrived across a
+//!                               gap without observations of unobserved_gap_s and three times
+//!                               the account's usual interval (posts from the gap are seen
+//!                               when next observed)
+//!     explained                 until conversion_window_s after the explaining post: the
+//!                               followers a post brings stop coming, a drip-fed purchase
+//!                               does not (it is then judged on all the growth since)
 //! ```
+//!
+//! An organic episode does not hide a purchase made while it lasts: growth beyond its
+//! alert is tested on its own, and only a purchase verdict opens a new episode.
+//!
+//! A single unexplained step is decided at the first observation that shows it, unless
+//! the rise was already under way before it: the window may start mid-way through a surge,
+//! and a step no bigger than smooth arrivals from the pace before it allow is part of the
+//! surge (`rise_before`), which is gradual growth and waits as above.
+//!
+//! Ported operation for operation from the Python engine this crate replaced
+//! (streams/core/classify.py, since removed).
 //!
 //! The evidence texts are Python's f-strings, byte for byte: the helpers at the end of
 //! the module write `{:,}`, `{:,.Nf}`, `{:+.Nf}`, `{:.N%}` and `{:g}` as Python does.
@@ -901,7 +927,8 @@ mod tests {
         20_000 + 5 * h + if h > 60 { 150 * (h - 60) } else { 0 }
     }
 
-    // Expected evidence below is what streams.core.classify.classify returns on the same
+    // Expected evidence below is what the Python engine's classify (streams/core/classify.py,
+    // since removed) returned on the same
     // account (built with AccountState.new, observe_followers and posts.observe).
 
     const HEAD_OF_SURGE: [(&str, f64, &str); 8] = [

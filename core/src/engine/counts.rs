@@ -1,4 +1,21 @@
-//! Follower counts as platform pages show them (streams/core/counts.py).
+//! Follower counts as platform pages show them: "1.2K", "12.3K", "123K", "1.2M".
+//!
+//! A post scraped from a page carries its author's follower count rounded for display, while
+//! profile snapshots from an API are exact. Taken at face value, a 1,249,000-follower
+//! account shown as "1.2M" and then snapshotted exactly "gains" 49,000 followers in an hour.
+//! So a count that could be a display rounding is read as the range it stands for:
+//!
+//! ```text
+//!     shown 1,200,000  ->  unit 100,000  ->  true count in [1,100,000, 1,300,000]
+//! ```
+//!
+//! one unit either side, which covers both truncation ("1.29M" shown "1.2M") and rounding to
+//! nearest. Pages show one decimal of K or M (1.2K, 12.3K, 123K, 1.2M, 12.3M), from 1,000 on
+//! (Instagram from 10,000). The spike test takes the least growth the two ends' ranges
+//! allow, and the account's baseline growth rates skip such counts. Counts are stored as
+//! they came, so the windows do not depend on the order observations arrive in. An exact
+//! count that happens to look rounded (one in a hundred five-digit counts) costs at most its
+//! unit of sensitivity, 1% at that size.
 
 pub const SHOWN_FROM_OTHERS: i64 = 1_000;
 

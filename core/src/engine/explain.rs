@@ -1,21 +1,66 @@
-//! How much of a follower spike the account's engagement explains
-//! (streams/core/explain.py; the reasoning and a worked example are in its docstring).
+//! How much of a follower spike does the account's engagement explain?
+//!
+//! A post that does better than usual reaches people who do not follow the account yet, and
+//! some of them follow: growth arrives *in proportion* to how much better the post did. So
+//! a spike is judged by the part of it that engagement does not explain, not by whether a
+//! post crossed a "viral" line.
+//!
+//! Extra engagement of a post is what it gets beyond the account's usual range:
 //!
 //! ```text
-//!   extra(p)    = e                      e = lifetime(p) - median >= 2 * spread
-//!                 e * e / (2 * spread)   0 < e < 2 * spread (noise is not reach)
-//!   explained   = c * sum(extra(p))      c = eta * followers_before / median
-//!   unexplained = excess - tolerance * explained
+//!     extra(p) = e                 e = lifetime(p) - median >= 2 * spread
+//!                e * e / (2 * spread)     0 < e < 2 * spread (noise is not reach)
 //! ```
 //!
-//! `eta` (the elasticity) is learned from the account's earlier good posts, shrunk toward
-//! the tier's prior and never below it. `audience_response` regresses the log interactions
-//! of posts published since the growth began on the log of the followers each was
-//! published to.
+//! with median and spread (1.4826 x MAD) over the account's earlier posts, where `lifetime`
+//! is the interactions a post is expected to collect in all (a young post seen once an hour
+//! after publication has only a quarter of them: judging it by what it showed then is how
+//! honest creators get accused). Conversion is expressed as an *elasticity*: the share of
+//! the audience gained per median post's worth of extra interactions. It is the natural unit
+//! (extra reach scales with the usual reach, and so with followers), so one prior serves every
+//! tier:
 //!
-//! Float for float the same as the Python: the same order of operations, sums from the
+//! ```text
+//!     explained = eta * followers_before * sum(extra(p)) / median
+//!               = c * sum(extra(p))                c = eta * followers_before / median
+//!                                                  (followers per extra interaction)
+//! ```
+//!
+//! `eta` is learned from the account's own history: for each earlier post at least
+//! `good_post_multiple` x its usual, the growth above the baseline in the `conversion_window_s`
+//! after it (or until the next such post) against its extra, summed (a regression through
+//! the origin), shrunk toward the prior with `conversion_prior_weight` median posts' worth
+//! of pseudo-observations, and never below the prior (the credit is a floor: an accusation
+//! costs more than a missed purchase). Growth in windows that ended in a purchase alert is
+//! never learned from. With no such posts the prior of the account's tier is used as it is.
+//!
+//! Because conversions vary a lot from post to post, engagement is given generous credit:
+//! `explained_tolerance` x the point estimate. The spike is a suspected purchase only when
+//! what is left is still a spike by the same test that found it:
+//!
+//! ```text
+//!     unexplained = excess - tolerance * explained  >=  threshold
+//! ```
+//!
+//! Worked example. An account with 20,000 followers, usual posts at a median of 600
+//! interactions (spread 150), learned eta 0.012. One post gets 1,800 interactions, then
+//! followers rise by 900 in a day where the baseline predicts 60: excess 840, threshold 400.
+//! extra = 1,800 - 600 = 1,200 = 2.0 median posts, so explained = 0.012 x 20,000 x 2.0 = 480
+//! followers (c = 0.4 per interaction); credited 3 x 480 = 1,440, unexplained 840 - 1,440
+//! < 400: organic (the test `unexplained_growth_is_the_excess_less_the_tolerant_credit`). Had
+//! the 900 followers come with posts at their usual level (extra 0), the unexplained 840
+//! would exceed the threshold: suspected purchase.
+//!
+//! Growth nothing explains may still be people, from off the platform (press, a move from
+//! another network): they engage, bought followers do not. `audience_response` regresses
+//! the log interactions of the posts published since the growth began on the log of the
+//! followers each was *published to* (its reach is set then; the count at its last look,
+//! days later, would credit it with followers it was never shown to).
+//!
+//! Ported operation for operation from the Python engine this crate replaced
+//! (streams/core/explain.py, since removed): the same order of operations, sums from the
 //! left starting at 0 (Python 3.11's `sum()`), Python's `max`/`min` (the first argument
-//! wins ties and NaN comparisons).
+//! wins ties and NaN comparisons), so its results are float for float the Python ones.
 
 use super::config::{EngineConfig, Tier, HOUR};
 use super::state::AccountState;
@@ -319,7 +364,8 @@ pub fn audience_response(
 
 #[cfg(test)]
 mod tests {
-    //! Expected values are streams/core/explain.py's results on the same inputs.
+    //! Expected values are the results of the Python engine's streams/core/explain.py (since
+    //! removed) on the same inputs.
     use super::*;
 
     const T0: i64 = 1_700_000_000;

@@ -1,5 +1,5 @@
-//! Micro-influencer score and the cohort summary (streams/core/scoring.py, and the cluster
-//! side of streams/core/cohorts.py).
+//! Micro-influencer score and the cohort summary (the owner's side of a cluster's cohorts is
+//! streams/core/cohorts.py).
 //!
 //! ```text
 //! score = 0.40 engagement    percentile of the account's median engagement rate within its
@@ -345,7 +345,8 @@ mod tests {
     use super::*;
     use crate::engine::windows::PostObservation;
 
-    // Expected values below are what streams/core/scoring.py and cohorts.py return.
+    // Expected values below are what the Python engine's streams/core/scoring.py and cohorts.py
+    // (the scoring since removed) returned.
 
     fn account(account_id: &str, followers: i64, posts: &[(&str, i64, i64, &[&str])], ts: f64) -> AccountState {
         let config = EngineConfig::default();

@@ -1,5 +1,4 @@
-//! Follower-spike detection against the account's own robust baseline
-//! (streams/core/spikes.py).
+//! Follower-spike detection against the account's own robust baseline.
 //!
 //! On every follower observation the latest count `F` at time `t` is compared with
 //! earlier observations `r` of the account (hourly buckets):
@@ -18,9 +17,10 @@
 //! after `episode_cooldown_s` without exceedance, and later windows may not reach back
 //! before it, so one purchase is one alert.
 //!
-//! The Python module keeps scan shortcuts (`short_clear`, `short_ceiling`, the hourly-rate
-//! reuse) beside the persisted baselines; this port always scans in full. Float operations
-//! are in the Python source's order, so results agree bit for bit.
+//! The Python engine this replaced (streams/core/spikes.py, since removed) kept scan
+//! shortcuts (`short_clear`, `short_ceiling`, the hourly-rate reuse) beside the persisted
+//! baselines; this port always scans in full. Float operations are in the Python source's
+//! order, so results agree bit for bit.
 
 use sha2::{Digest, Sha256};
 
@@ -435,7 +435,8 @@ pub(crate) fn alert_id(account_id: &str, onset_ts: i64) -> String {
 
 #[cfg(test)]
 mod tests {
-    //! Expected values are the Python engine's (streams.core.spikes) on the same inputs.
+    //! Expected values are the Python engine's (streams/core/spikes.py, since removed) on the
+    //! same inputs.
     use super::*;
 
     const T0: i64 = 1_772_323_200; // 2026-03-01T00:00:00Z

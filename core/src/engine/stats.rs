@@ -1,5 +1,5 @@
-//! Small numeric helpers (streams/core/stats.py) and Python's float arithmetic where it
-//! differs from the obvious Rust.
+//! Small numeric helpers, and Python's float arithmetic where it differs from the obvious
+//! Rust (the engine was ported from Python and gives its results bit for bit).
 
 /// Median of a non-empty slice (sorts a copy), as `statistics`-free Python computes it.
 pub fn median(values: &[f64]) -> f64 {
