@@ -430,7 +430,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--duration", type=float, default=60.0, help="seconds of feed (default 60)")
     parser.add_argument("--drain", type=float, default=30.0, help="seconds to wait for the backlog after the feed")
     parser.add_argument("--store", default="memory://", choices=("memory://", "rocksdb://"))
-    parser.add_argument("--engine", default="native", choices=("native", "python"), help="the worker's NICHEWATCH_ENGINE")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--profile", action="store_true", help="run the worker under cProfile and print where its time goes")
     parser.add_argument("--keep", action="store_true", help="keep the work directory (logs, profile)")
@@ -449,7 +448,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         bootstrap = broker.bootstrap_servers
         topics = {name: f"latency-{name}" for name in TOPICS}
-        worker = Worker(bootstrap, "latency-worker", topics, args.store, work, args.engine)
+        worker = Worker(bootstrap, "latency-worker", topics, args.store, work)
         worker.create_topics()
         log_append_time(bootstrap, worker)
         from streams.niche_config import write_niche

@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/tag_observations.py [--posts 50000 --batch 2000] [--profile]
 
-Simulator posts (bench/run.py's input) go through the native pipeline in fetched batches,
+Simulator posts (bench/run.py's input) go through the worker's pipeline in fetched batches,
 as a worker's accounts agent sends them; the niches.tag-observations records it returns are
 then applied to a fresh TagBook by streams.niche_tags.SharedTagObservations, which every
 worker does for every post of the cluster. Prints the records, the observations, CPU
@@ -29,9 +29,8 @@ from schemas.events import NicheDefinition  # noqa: E402
 from streams.core.tagstats import TagBook  # noqa: E402
 from streams.metrics import Metrics, new_registry  # noqa: E402
 from streams.native_engine import NativeWorkerEngine  # noqa: E402
-from streams.native_pipeline import NativePipeline  # noqa: E402
 from streams.niche_tags import SharedTagObservations  # noqa: E402
-from streams.pipeline import Record  # noqa: E402
+from streams.pipeline import Pipeline, Record  # noqa: E402
 
 
 def main() -> None:
@@ -46,7 +45,7 @@ def main() -> None:
     engine = NativeWorkerEngine()
     for niche in niches:
         engine.set_niche(niche)
-    pipeline = NativePipeline(engine, Metrics(new_registry(process_collectors=False)), MemoryTable())  # type: ignore[arg-type]
+    pipeline = Pipeline(engine, Metrics(new_registry(process_collectors=False)), MemoryTable())  # type: ignore[arg-type]
     values: list[bytes] = []
     for first in range(0, len(posts), args.batch):
         batch = [Record("posts.raw", 0, i, k, v) for i, (k, v) in enumerate(posts[first : first + args.batch], first)]
