@@ -340,6 +340,43 @@ def test_a_step_on_top_of_a_rise_is_still_decided_at_once() -> None:
     assert alerts[0].detected_at.isoformat().replace("+00:00", "Z") == events[24 * 10 + 1]["observed_at"]
 
 
+def _snapshots_every(hours: int, gains: list[int], followers: int = 40_000) -> list[dict]:
+    """Profile snapshots every ``hours`` of an account flat for ten days, then growing by
+    ``gains[k]`` between the k-th and the next snapshot."""
+    rng = random.Random(7)
+    start = datetime(2026, 3, 1).timestamp()
+    flat = 24 * 10 // hours
+    events = []
+    for k in range(flat + len(gains) + 1):
+        grown = sum(gains[: max(0, k - flat)])
+        events.append({
+            "kind": "snapshot", "schema_version": 1, "platform": "instagram", "account_id": "instagram:sparse",
+            "handle": "sparse",
+            "observed_at": datetime.fromtimestamp(start + k * hours * 3600, UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "followers": followers + grown + rng.randint(-3, 3), "following": 300, "posts_count": 10,
+        })
+    return events
+
+
+def test_a_step_between_looks_hours_apart_is_decided_at_the_look_after_it() -> None:
+    # Six hours between looks: 4,000 more followers could be the first hours of people
+    # arriving (a press article); the next look shows the rise stopped, so it was a step.
+    events = _snapshots_every(6, [4_000, 5, 5, 5, 5])
+    alerts = run(events)
+    flat = 24 * 10 // 6
+    assert [a.classification for a in alerts] == ["suspected_purchase"]
+    assert alerts[0].detected_at.isoformat().replace("+00:00", "Z") == events[flat + 2]["observed_at"]
+
+
+def test_a_rise_between_looks_hours_apart_that_goes_on_is_not_decided_as_one_step() -> None:
+    # The same first look, then the rise goes on as people keep arriving: gradual growth,
+    # which waits for the posts to say whether the new followers engage.
+    events = _snapshots_every(6, [1_600, 1_100, 800, 550, 400, 250])
+    alerts = run(events)
+    flat = 24 * 10 // 6
+    assert all(a.detected_at.isoformat().replace("+00:00", "Z") > events[flat + 2]["observed_at"] for a in alerts)
+
+
 def test_newcomers_who_only_like_the_posts_already_published_are_not_a_purchase() -> None:
     # The press curve again, posts published since it drawing what they drew before (the
     # test above), but the people who came looked around: posts already out gain 0.3 of the

@@ -52,13 +52,27 @@
 //!                               does not (it is then judged on all the growth since)
 //! ```
 //!
+//! When the audience hold runs out with still too little to tell, the verdict goes the
+//! way the posts lean (`toward_people`: the z scores of the two signs combined): an
+//! accusation needs evidence against the new followers, not only the absence of proof
+//! for them. Without any post to read, the unexplained growth is a suspected purchase.
+//!
 //! An organic episode does not hide a purchase made while it lasts: growth beyond its
 //! alert is tested on its own, and only a purchase verdict opens a new episode.
 //!
 //! A single unexplained step is decided at the first observation that shows it, unless
 //! the rise was already under way before it: the window may start mid-way through a surge,
 //! and a step no bigger than smooth arrivals from the pace before it allow is part of the
-//! surge (`rise_before`), which is gradual growth and waits as above.
+//! surge (`rise_before`), which is gradual growth and waits as above. Nor is a step
+//! between two looks further apart than people's arrival time scale (`post_maturity_s / 3`,
+//! as in `hidden_step`) decided at first sight: those hours may be the start of a press
+//! article's audience arriving. It is decided at the next look, which shows whether the
+//! rise stopped (a step) or went on (gradual growth):
+//!
+//! ```text
+//!     looks 6 h apart    40,000 .. 44,000 | 44,005        step: suspected purchase at the look after
+//!                        40,000 .. 41,600 | 42,700 ..     rise goes on: gradual, waits for the posts
+//! ```
 //!
 //! Ported operation for operation from the Python engine this crate replaced
 //! (streams/core/classify.py, since removed).
@@ -77,7 +91,7 @@ use super::mentions::MentionBook;
 use super::output::Evidence;
 use super::spikes::{Exceedance, Window};
 use super::state::{AccountState, Classification};
-use super::stats::{median, py_max, py_min, py_round};
+use super::stats::{median, py_max, py_min, py_round, py_sum};
 use super::windows::PostObservation;
 
 #[derive(Clone, Debug, PartialEq)]
@@ -275,9 +289,25 @@ pub fn classify(
     if engaged || engaged_together(&audience, &newcomers, config) {
         return Verdict::decided(Classification::OrganicBreakout, evidence);
     }
-    evidence.extend(purchase_tells(state, found, points, &posts));
     if gradual && audience.verdict.is_none() {
+        let lean = toward_people(&audience, &newcomers, config);
+        // Still too little to tell when the hold runs out: the verdict goes the way the
+        // posts lean. An accusation needs evidence against the new followers, not only the
+        // absence of proof for them.
+        if lean.is_some_and(|z| z > 0.0) {
+            return Verdict::held(Classification::OrganicBreakout, evidence, true, config.audience_hold_s);
+        }
+        evidence.extend(purchase_tells(state, found, points, &posts));
         return Verdict::held(Classification::SuspectedPurchase, evidence, true, config.audience_hold_s);
+    }
+    evidence.extend(purchase_tells(state, found, points, &posts));
+    // A rise between two looks hours apart may be the first hours of people arriving (a
+    // press article, a move from another network): it is a step only once the look after
+    // it shows the rise stopped. Between looks less than the arrival time scale apart
+    // (post_maturity_s / 3, as in hidden_step) a step is decided at first sight.
+    let last_look = points.last().map_or(0, |&(ts, _)| ts); // a rounded count shows a rise going on too
+    if !gradual && step_end >= last_look && step_hours * HOUR >= config.post_maturity_s / 3.0 {
+        return Verdict::held(Classification::SuspectedPurchase, evidence, true, config.classification_hold_s);
     }
     // Real followers arrive over hours as a post or a mention spreads, bought followers in
     // one step: gradual growth waits for an explanation (bounded by classification_hold_s).
@@ -643,6 +673,20 @@ fn audience_evidence(audience: &AudienceResponse) -> Evidence {
             how
         ),
     )
+}
+
+/// How far the posts lean toward people: the z scores of the signs that are there
+/// (audience_response's slope against 0.5, newcomer_response's against half
+/// `newcomer_engagement`), combined (Stouffer); None without either.
+pub fn toward_people(audience: &AudienceResponse, newcomers: &NewcomerResponse, config: &EngineConfig) -> Option<f64> {
+    let mut z = Vec::new();
+    if audience.posts != 0 && audience.standard_error > 0.0 {
+        z.push((audience.slope - 0.5) / audience.standard_error);
+    }
+    if newcomers.pairs != 0 && newcomers.standard_error > 0.0 {
+        z.push((newcomers.slope - config.newcomer_engagement / 2.0) / newcomers.standard_error);
+    }
+    (!z.is_empty()).then(|| py_sum(z.iter().copied()) / (z.len() as f64).sqrt())
 }
 
 /// Do the two tests, independent (different posts), say "people" together (Stouffer's z)?
@@ -1083,6 +1127,19 @@ mod tests {
         let against = newcomers(2, 0.125 - 1.6 * 0.1, 0.1);
         assert!(!engaged_together(&followed, &against, &config));
         assert!(!engaged_together(&audience(0, 0.0, f64::INFINITY), &toward, &config));
+    }
+
+    #[test]
+    fn the_posts_lean_the_way_the_signs_that_are_there_point_together() {
+        let config = EngineConfig::default();
+        let none = audience(0, 0.0, f64::INFINITY);
+        assert_eq!(toward_people(&none, &newcomers(0, 0.0, 0.1), &config), None); // nothing to lean on
+        // One sign alone: its own z score (slope 1.0 against 0.5, error 0.5).
+        assert_eq!(toward_people(&audience(1, 1.0, 0.5), &newcomers(0, 0.0, 0.1), &config), Some(1.0));
+        assert_eq!(toward_people(&none, &newcomers(1, 0.125 - 0.2, 0.1), &config), Some(-2.0));
+        // Two: Stouffer's (z1 + z2) / sqrt(2); a weak sign toward people loses to a stronger one against.
+        let z = toward_people(&audience(2, 1.0, 0.5), &newcomers(2, 0.125 - 0.2, 0.1), &config);
+        assert!(z.is_some_and(|z| (z - (1.0 - 2.0) / 2.0_f64.sqrt()).abs() < 1e-12), "{z:?}");
     }
 
     // Python's format() of each value, printed by CPython 3.11.
