@@ -10,7 +10,7 @@ Ordering: :meth:`MentionReader.caught_up` is a batch aligner (streams.faust_batc
 the accounts agent gets a fetched batch, the reader has read every partition as far as the
 batch's event time (a record observed that late, or the partition's end once it is quiet),
 so every mention observed before the batch's events is in the book. The book counts a mention for a decision at event time ``t`` only if its post was
-observed by ``t`` (streams/core/mentions.py), so reading ahead changes nothing: the
+observed by ``t`` (core/src/engine/mentions.rs), so reading ahead changes nothing: the
 decisions are the same with one worker, many, or one restarted.
 """
 

@@ -4,7 +4,6 @@ from datetime import datetime
 
 from schemas.events import AccountSnapshot, FollowerSpikeAlert, NicheDefinition, Post
 from streams.core import Engine
-from streams.core.mentions import MentionBook
 from streams.core.synthetic import HOUR, START, AccountSpec, account_events
 
 VIRAL_AT_H = 24 * 8
@@ -66,12 +65,3 @@ def test_growth_that_arrived_while_the_account_went_unobserved_is_not_read_as_a_
 
     events = [e for e in _viral(growth_per_day=0.0) if not VIRAL_AT_H - 3 <= observed_h(e) < VIRAL_AT_H + 50]
     assert "suspected_purchase" not in {a.classification for a in _alerts(events)}
-
-
-def test_a_mention_explains_growth_in_proportion_to_the_mentioners_audience() -> None:
-    book = MentionBook()
-    book.record("instagram:bigger", "Go follow @smaller!", 1_000.0, 200_000)
-    # 15% of the mentioner's 200,000 followers: 30,000 can be explained, 40,000 cannot.
-    explaining = book.explaining("instagram:smaller", 30_000, 0.0, 2_000.0)
-    assert explaining is not None and (explaining.by_account, explaining.by_followers) == ("instagram:bigger", 200_000)
-    assert book.explaining("instagram:smaller", 40_000, 0.0, 2_000.0) is None

@@ -7,7 +7,6 @@ from datetime import datetime
 from schemas.events import AccountSnapshot, NicheDefinition, Post
 from streams.core import Engine
 from streams.core.cohorts import CohortAggregate, Contribution
-from streams.core.mentions import Mention, MentionBook
 from streams.core.synthetic import HOUR, START, AccountSpec, merged_events
 from streams.mention_reader import observed_ts
 
@@ -126,26 +125,6 @@ def test_a_worker_scores_against_the_published_summary_of_its_cohort() -> None:
     removed = worker.settle("instagram:acc3", 0.0)
     assert removed is not None and removed.cohort_size == 0
     assert removed.components.engagement == alone.components.engagement
-
-
-def test_a_mention_counts_for_decisions_from_when_it_was_observed_whatever_order_it_arrived_in() -> None:
-    early, late = MentionBook(), MentionBook()
-    first = Mention(ts=1_000, by_account="instagram:big", by_followers=50_000, seen_ts=1_000)
-    later = Mention(ts=1_500, by_account="tiktok:bigger", by_followers=90_000, seen_ts=5_000)
-    early.add("ink", first)
-    early.add("ink", later)
-    late.add("ink", later)  # read ahead, then the earlier one
-    late.add("ink", first)
-    for book in (early, late):
-        assert book.explaining("instagram:ink", 100, 0, 2_000) == first  # "later" not yet observed at 2,000
-        assert book.explaining("instagram:ink", 100, 0, 6_000) == later
-
-
-def test_a_post_observed_again_counts_as_first_observed() -> None:
-    book = MentionBook()
-    book.record("instagram:big", "go follow @ink!", 1_000, 50_000, 1_000)
-    book.record("instagram:big", "go follow @ink!", 1_000, 51_000, 4_600)
-    assert book.by_handle["ink"] == [Mention(1_000, "instagram:big", 50_000, 1_000)]
 
 
 def test_observed_time_is_read_from_an_input_record_and_garbage_has_none() -> None:

@@ -326,6 +326,21 @@ mod tests {
     }
 
     #[test]
+    fn a_mention_counts_from_when_it_was_observed_whatever_order_it_arrived_in() {
+        let first = mention(1_000, "instagram:big", 50_000, 1_000);
+        let later = mention(1_500, "tiktok:bigger", 90_000, 5_000);
+        let (mut early, mut late) = (MentionBook::default(), MentionBook::default());
+        early.add("ink", first.clone());
+        early.add("ink", later.clone());
+        late.add("ink", later.clone()); // read ahead, then the earlier one
+        late.add("ink", first.clone());
+        for book in [&early, &late] {
+            assert_eq!(book.explaining("instagram:ink", 100, 0.0, 2_000.0), Some(&first)); // later not yet seen
+            assert_eq!(book.explaining("instagram:ink", 100, 0.0, 6_000.0), Some(&later));
+        }
+    }
+
+    #[test]
     fn the_strongest_mention_wins_and_the_first_of_equals() {
         let mut book = MentionBook::default();
         book.add("h", mention(10, "p:a", 500, 10));
