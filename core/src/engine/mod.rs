@@ -224,9 +224,13 @@ impl Engine {
         if !stale && engagement_drift(state, &self.config, &self.cohorts) < threshold {
             return None;
         }
-        state.settled_ts = state.latest_ts;
         let profile = profile_if_changed(state, &self.config, &mut self.cohorts, Some(threshold));
         if profile.is_some() {
+            // Only a published rescoring settles the account: the drift check compares the
+            // engagement with the published one, which leaves out what else changed since
+            // (posts move the niche focus and the consistency), so after a rescoring that
+            // stayed within the threshold the cohorts' drift alone says nothing.
+            state.settled_ts = state.latest_ts;
             self.stats.profiles += 1;
         }
         profile

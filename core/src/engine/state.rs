@@ -156,7 +156,7 @@ pub struct AccountState {
     pub baselines: Baselines,
     /// event time of the last influencer rescoring
     pub scored_ts: f64,
-    /// latest_ts when a settle pass last rescored it (not persisted)
+    /// latest_ts when a settle pass last published its rescoring (not persisted)
     pub settled_ts: f64,
     /// when this engine first processed the account (1, 2, ...; 0: not yet; not
     /// persisted): the order a Python dict keeps, which `Engine::flush` follows
