@@ -143,10 +143,11 @@ class Engine:
 
         Event-driven rescoring is throttled (re-observations at most hourly) and uses the
         cohorts of its moment; on a cluster those keep changing as other workers' accounts
-        move. A settle pass rescores an account whose windows changed since it was last
-        scored, or whose score drifted by ``threshold`` with the cohorts, and returns its
-        profile if the score moved that much. It does not touch what event-driven
-        decisions depend on, so alerts are the same with or without it.
+        move. A settle pass rescores an account whose windows changed since its last
+        published rescoring, or whose engagement drifted by ``threshold`` with the cohorts,
+        and returns its profile if the score moved that much (a rescoring that stayed within
+        the threshold leaves the account to be rescored again). It does not touch what
+        event-driven decisions depend on, so alerts are the same with or without it.
         """
         raw = self.native.settle(account_id, threshold)
         return None if raw is None else InfluencerProfile.model_validate_json(raw)
