@@ -77,39 +77,58 @@
 //! Ported operation for operation from the Python engine this crate replaced
 //! (streams/core/classify.py, since removed).
 //!
-//! The evidence texts are Python's f-strings, byte for byte: the helpers at the end of
-//! the module write `{:,}`, `{:,.Nf}`, `{:+.Nf}`, `{:.N%}` and `{:g}` as Python does.
+//! A verdict keeps its reasons as numbers ([`Reason`]): most verdicts are held and judged
+//! again at the next observation, and only a published one is written out (evidence.rs).
 
 use super::config::{EngineConfig, HOUR};
 use super::counts::{display_unit, shown_from};
+use super::evidence::Reason;
 use super::explain::{
     audience_response, conversion_for, explain, lifetime_interactions, usual_interactions, AudienceResponse,
-    AudienceVerdict, ConversionSource, Explanation, Usual,
+    AudienceVerdict, Explanation, Usual,
 };
 use super::maturity::{newcomer_response, NewcomerResponse};
 use super::mentions::MentionBook;
 use super::output::Evidence;
-use super::spikes::{Exceedance, Window};
+use super::spikes::Exceedance;
 use super::state::{AccountState, Classification};
-use super::stats::{median, py_max, py_min, py_round, py_sum};
+use super::stats::{median, py_max, py_min, py_sum};
 use super::windows::PostObservation;
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct Verdict {
     pub classification: Classification,
-    pub evidence: Vec<Evidence>,
+    /// What the evidence is written from, in its order ([`Verdict::evidence`]).
+    pub reasons: Vec<Reason>,
+    /// The purchase tell-tales close the evidence (`purchase_tells`, looked for when it is written).
+    pub purchase_tells: bool,
     /// A verdict the next observations may still overturn: held for up to `hold_s`.
     pub undecided: bool,
     pub hold_s: f64,
 }
 
 impl Verdict {
-    fn decided(classification: Classification, evidence: Vec<Evidence>) -> Self {
-        Verdict { classification, evidence, undecided: false, hold_s: 0.0 }
+    fn decided(classification: Classification, reasons: Vec<Reason>) -> Self {
+        Verdict { classification, reasons, purchase_tells: false, undecided: false, hold_s: 0.0 }
     }
 
-    fn held(classification: Classification, evidence: Vec<Evidence>, undecided: bool, hold_s: f64) -> Self {
-        Verdict { classification, evidence, undecided, hold_s }
+    fn held(classification: Classification, reasons: Vec<Reason>, undecided: bool, hold_s: f64) -> Self {
+        Verdict { classification, reasons, purchase_tells: false, undecided, hold_s }
+    }
+
+    fn with_purchase_tells(self) -> Self {
+        Verdict { purchase_tells: true, ..self }
+    }
+
+    /// The evidence an alert publishes: the reasons in words, then the purchase tell-tales
+    /// when they belong. `state`, `found` and `points` are what `classify` was given.
+    pub fn evidence(&self, state: &AccountState, found: &Exceedance, points: &[(i64, i64)]) -> Vec<Evidence> {
+        let mut evidence: Vec<Evidence> = self.reasons.iter().map(Reason::evidence).collect();
+        if self.purchase_tells {
+            let posts: Vec<&PostObservation> = state.posts.values().collect();
+            evidence.extend(purchase_tells(state, found, points, &posts).iter().map(Reason::evidence));
+        }
+        evidence
     }
 }
 
@@ -126,31 +145,9 @@ pub fn classify(
     let growth = state.followers - found.ref_followers;
     let hours = py_max((t - start) / HOUR, 1.0 / 60.0);
     let z = found.excess / (found.sigma * hours.sqrt());
-    let mut evidence = vec![
-        Evidence::new(
-            "excess_growth",
-            py_round(found.excess, 1),
-            format!(
-                "followers grew by {} ({}) in {} h where the account's baseline of {}/h predicts {}; threshold {} ({} window)",
-                int_grouped(growth),
-                percent(growth as f64 / found.ref_followers.max(1) as f64, 1),
-                fixed(hours, 1),
-                fixed(found.baseline.median_per_hour, 1),
-                fixed_grouped(found.expected, 0),
-                fixed_grouped(found.threshold, 0),
-                window_name(found.window),
-            ),
-        ),
-        Evidence::new(
-            "robust_z",
-            py_round(z, 1),
-            format!(
-                "the excess is {} robust standard deviations of the account's hourly growth ({}/h)",
-                fixed(z, 1),
-                fixed(found.sigma, 1)
-            ),
-        ),
-    ];
+    let mut reasons = Vec::with_capacity(12);
+    reasons.push(Reason::ExcessGrowth { found: *found, growth, hours });
+    reasons.push(Reason::RobustZ { z, sigma: found.sigma });
     let posts: Vec<&PostObservation> = state.posts.values().collect();
     let since = explain_from.map_or(start, |from| py_min(start, from)) - config.viral_lookback_s;
     let tier = config.tiers.tier_for(found.ref_followers);
@@ -164,39 +161,21 @@ pub fn classify(
     let typical = usual.median;
     let near: Vec<&PostObservation> = posts.iter().copied().filter(|p| within(p.posted_ts, since, t)).collect();
     let viral = strongest(&near, typical, config);
-    match viral {
-        Some((ratio, post)) => evidence.push(Evidence::new(
-            "max_post_engagement_ratio",
-            py_round(ratio, 2),
-            format!(
-                "the strongest post near the window has {} interactions (about {} over its lifetime), {}x the \
-                 account's median of {}",
-                int_grouped(post.interactions),
-                fixed_grouped(lifetime_interactions(post, config), 0),
-                fixed(ratio, 1),
-                fixed_grouped(typical, 0),
-            ),
-        )),
-        None => evidence.push(Evidence::new(
-            "max_post_engagement_ratio",
-            0.0,
-            "no post near the window to explain the growth".to_owned(),
-        )),
-    }
+    reasons.push(match viral {
+        Some((ratio, post)) => Reason::StrongestPost {
+            ratio,
+            interactions: post.interactions,
+            lifetime: lifetime_interactions(post, config),
+            typical,
+        },
+        None => Reason::NoPostNear,
+    });
     let conversion = conversion_for(state, config, &usual, found.baseline.median_per_hour, since, tier);
     let explanation = explain(config, &conversion, &usual, &near, found.ref_followers, found.excess);
-    evidence.extend(explained_evidence(found, growth, &usual, &explanation, config));
+    reasons.extend(explained_reasons(found, growth, &usual, &explanation, config));
     if let Some((ratio, post)) = comment_ratio(&posts, since, t) {
         if ratio >= config.viral_multiple {
-            evidence.push(Evidence::new(
-                "max_post_comment_ratio",
-                py_round(ratio, 2),
-                format!(
-                    "a post near the window has {} comments, {}x the usual (giveaways and shout-outs draw comments)",
-                    int_grouped(post.comments),
-                    fixed(ratio, 1)
-                ),
-            ));
+            reasons.push(Reason::CommentRatio { ratio, comments: post.comments });
         }
     }
     let explained = explanation.unexplained < found.threshold;
@@ -208,16 +187,11 @@ pub fn classify(
     let needed = ((explanation.unexplained - found.threshold).ceil() as i64).max(0);
     let mention = mentions.and_then(|book| book.explaining(&state.account_id, needed, since, t));
     if let Some(mention) = mention {
-        evidence.push(Evidence::new(
-            "mentioned_by_followers",
-            mention.by_followers as f64,
-            format!(
-                "{} ({} followers) mentioned the account {} h before the window",
-                mention.by_account,
-                int_grouped(mention.by_followers),
-                signed_fixed((found.ref_ts - mention.ts as f64) / HOUR, 1),
-            ),
-        ));
+        reasons.push(Reason::MentionedBy {
+            account: mention.by_account.clone(),
+            followers: mention.by_followers,
+            hours_before: (found.ref_ts - mention.ts as f64) / HOUR,
+        });
     }
     // A count that may be a display rounding says little about when the followers came:
     // steps are read from the exact counts (as the baseline rates are), when there are two.
@@ -234,19 +208,18 @@ pub fn classify(
     };
     let gradual = (step as f64) < 0.8 * rise as f64 || continued;
     if mention.is_some() {
-        return Verdict::decided(Classification::OrganicBreakout, evidence);
+        return Verdict::decided(Classification::OrganicBreakout, reasons);
     }
     if organic || explained {
         // Followers that posts bring arrive as people see the posts; a bought step inside
         // that growth does not, and posts do not explain it.
         let hidden = hidden_step(state, config, found);
-        if let Some(step_evidence) = hidden.evidence {
-            evidence.push(step_evidence);
-            evidence.extend(purchase_tells(state, found, points, &posts));
-            return Verdict::decided(Classification::SuspectedPurchase, evidence);
+        if let Some(step) = hidden.step {
+            reasons.push(step);
+            return Verdict::decided(Classification::SuspectedPurchase, reasons).with_purchase_tells();
         }
         if organic {
-            return Verdict::held(Classification::OrganicBreakout, evidence, hidden.pending, config.classification_hold_s);
+            return Verdict::held(Classification::OrganicBreakout, reasons, hidden.pending, config.classification_hold_s);
         }
         // Engagement explains the growth so far. Followers a post brings stop coming;
         // a drip-fed purchase keeps going: wait until the post's followers are in.
@@ -259,7 +232,7 @@ pub fn classify(
         let still_converting = t < last_credit + config.conversion_window_s;
         return Verdict::held(
             Classification::OrganicBreakout,
-            evidence,
+            reasons,
             still_converting || hidden.pending,
             config.conversion_window_s,
         );
@@ -270,7 +243,7 @@ pub fn classify(
     let audience =
         audience_response(&posts, &usual, found.ref_ts, found.ref_followers, config, Some(&followers_at));
     if audience.posts != 0 {
-        evidence.push(audience_evidence(&audience));
+        reasons.push(Reason::EngagementFollowsFollowers(audience));
     }
     // ... and they engage with the posts that were already there, beyond those posts' usual
     // growth with age. Growth beyond an organic alert: the posts' curve is read from before
@@ -282,12 +255,12 @@ pub fn classify(
     let newcomers =
         newcomer_response(&posts, found.ref_ts, found.baseline.median_per_hour, config, &followers_at, began);
     if newcomers.pairs != 0 {
-        evidence.push(newcomer_evidence(&newcomers));
+        reasons.push(Reason::NewcomersEngage(newcomers));
     }
     let engaged =
         audience.verdict == Some(AudienceVerdict::Followed) || newcomers.verdict == Some(AudienceVerdict::Followed);
     if engaged || engaged_together(&audience, &newcomers, config) {
-        return Verdict::decided(Classification::OrganicBreakout, evidence);
+        return Verdict::decided(Classification::OrganicBreakout, reasons);
     }
     if gradual && audience.verdict.is_none() {
         let lean = toward_people(&audience, &newcomers, config);
@@ -295,28 +268,31 @@ pub fn classify(
         // posts lean. An accusation needs evidence against the new followers, not only the
         // absence of proof for them.
         if lean.is_some_and(|z| z > 0.0) {
-            return Verdict::held(Classification::OrganicBreakout, evidence, true, config.audience_hold_s);
+            return Verdict::held(Classification::OrganicBreakout, reasons, true, config.audience_hold_s);
         }
-        evidence.extend(purchase_tells(state, found, points, &posts));
-        return Verdict::held(Classification::SuspectedPurchase, evidence, true, config.audience_hold_s);
+        return Verdict::held(Classification::SuspectedPurchase, reasons, true, config.audience_hold_s)
+            .with_purchase_tells();
     }
-    evidence.extend(purchase_tells(state, found, points, &posts));
+    // The purchase tell-tales close the evidence of every verdict below.
     // A rise between two looks hours apart may be the first hours of people arriving (a
     // press article, a move from another network): it is a step only once the look after
     // it shows the rise stopped. Between looks less than the arrival time scale apart
     // (post_maturity_s / 3, as in hidden_step) a step is decided at first sight.
     let last_look = points.last().map_or(0, |&(ts, _)| ts); // a rounded count shows a rise going on too
     if !gradual && step_end >= last_look && step_hours * HOUR >= config.post_maturity_s / 3.0 {
-        return Verdict::held(Classification::SuspectedPurchase, evidence, true, config.classification_hold_s);
+        return Verdict::held(Classification::SuspectedPurchase, reasons, true, config.classification_hold_s)
+            .with_purchase_tells();
     }
     // Real followers arrive over hours as a post or a mention spreads, bought followers in
     // one step: gradual growth waits for an explanation (bounded by classification_hold_s).
     // Growth that arrived while the account went unobserved may come from posts published
     // in that gap, seen only when they are next observed: it waits for them.
     if step_hours * HOUR >= py_max(config.unobserved_gap_s, 3.0 * usual_interval(state)) {
-        return Verdict::held(Classification::SuspectedPurchase, evidence, true, config.conversion_window_s);
+        return Verdict::held(Classification::SuspectedPurchase, reasons, true, config.conversion_window_s)
+            .with_purchase_tells();
     }
-    Verdict::held(Classification::SuspectedPurchase, evidence, gradual, config.classification_hold_s)
+    Verdict::held(Classification::SuspectedPurchase, reasons, gradual, config.classification_hold_s)
+        .with_purchase_tells()
 }
 
 /// Did followers keep rising beyond the account's pace after the largest step?
@@ -380,8 +356,8 @@ fn rise_before(state: &AccountState, found: &Exceedance, measured: &[(i64, i64)]
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct HiddenStep {
-    /// a step that arrivals from posts cannot make
-    pub evidence: Option<Evidence>,
+    /// a step that arrivals from posts cannot make (`Reason::StepBeyondArrivals`)
+    pub step: Option<Reason>,
     /// the latest interval may be one: the next observation tells
     pub pending: bool,
 }
@@ -462,22 +438,9 @@ pub fn hidden_step(state: &AccountState, config: &EngineConfig, found: &Exceedan
             best = Some((jump, threshold, hours, interval.end_ts));
         }
     }
-    let Some((jump, threshold, hours, end_ts)) = best else { return HiddenStep { evidence: None, pending } };
-    HiddenStep {
-        evidence: Some(Evidence::new(
-            "step_beyond_arrivals",
-            py_round(jump, 1),
-            format!(
-                "{} followers arrived within {} h ({} h ago) beyond what the growth around it allows people \
-                 finding the posts (a spike from {}): a step, not a surge",
-                fixed_grouped(jump, 0),
-                fixed(hours, 1),
-                fixed((t - end_ts as f64) / HOUR, 1),
-                fixed_grouped(threshold, 0),
-            ),
-        )),
-        pending: false,
-    }
+    let Some((jump, threshold, hours, end_ts)) = best else { return HiddenStep { step: None, pending } };
+    let hours_ago = (t - end_ts as f64) / HOUR;
+    HiddenStep { step: Some(Reason::StepBeyondArrivals { jump, hours, hours_ago, threshold }), pending: false }
 }
 
 fn follower_count_at(state: &AccountState, ts: f64) -> Option<i64> {
@@ -506,64 +469,18 @@ fn strongest<'p>(
     Some((best.0 / typical, best.1))
 }
 
-fn explained_evidence(
+fn explained_reasons(
     found: &Exceedance,
     growth: i64,
     usual: &Usual,
     explanation: &Explanation,
     config: &EngineConfig,
-) -> Vec<Evidence> {
-    let conversion = &explanation.conversion;
-    let source = match conversion.source {
-        ConversionSource::Account => {
-            format!("learned from {} earlier good post(s) of the account", conversion.learned_from)
-        }
-        ConversionSource::Tier => format!("the {} tier's prior", conversion.tier.as_str()),
-    };
-    vec![
-        Evidence::new(
-            "observed_growth",
-            growth as f64,
-            format!(
-                "followers grew by {}, {} above the {} the account's baseline predicts",
-                int_grouped(growth),
-                fixed_grouped(found.excess, 0),
-                fixed_grouped(found.expected, 0),
-            ),
-        ),
-        Evidence::new(
-            "explained_growth",
-            py_round(explanation.explained, 1),
-            format!(
-                "posts near the window drew {} interactions beyond the account's usual {} per post, which \
-                 explain {} new followers (credited up to {}x: {})",
-                fixed_grouped(explanation.extra_interactions, 0),
-                fixed_grouped(usual.median, 0),
-                fixed_grouped(explanation.explained, 0),
-                general(config.explained_tolerance),
-                fixed_grouped(explanation.credited, 0),
-            ),
-        ),
-        Evidence::new(
-            "unexplained_growth",
-            py_round(explanation.unexplained, 1),
-            format!(
-                "{} followers above the baseline are not explained by engagement (a spike from {})",
-                fixed_grouped(explanation.unexplained, 0),
-                fixed_grouped(found.threshold, 0),
-            ),
-        ),
-        Evidence::new(
-            "followers_per_interaction",
-            py_round(explanation.followers_per_interaction, 4),
-            format!(
-                "{} new followers per extra interaction ({} of the audience per median post of extra \
-                 engagement), {}",
-                fixed(explanation.followers_per_interaction, 3),
-                percent(conversion.elasticity, 2),
-                source,
-            ),
-        ),
+) -> [Reason; 4] {
+    [
+        Reason::ObservedGrowth { found: *found, growth },
+        Reason::ExplainedGrowth { explanation: *explanation, usual: *usual, tolerance: config.explained_tolerance },
+        Reason::UnexplainedGrowth { explanation: *explanation, threshold: found.threshold },
+        Reason::FollowersPerInteraction { explanation: *explanation },
     ]
 }
 
@@ -593,7 +510,7 @@ fn purchase_tells(
     found: &Exceedance,
     points: &[(i64, i64)],
     posts: &[&PostObservation],
-) -> Vec<Evidence> {
+) -> Vec<Reason> {
     let mut tells = Vec::new();
     let (step, step_hours, _) = largest_step(points);
     let organic_part = found.baseline.median_per_hour * step_hours;
@@ -605,16 +522,7 @@ fn purchase_tells(
             let off = (jump - rounded as f64).abs();
             // Organic arrivals during the step blur the round number by about this much.
             if off <= py_max(2.0, 3.0 * found.sigma * step_hours.sqrt()) {
-                tells.push(Evidence::new(
-                    "round_number_jump",
-                    rounded as f64,
-                    format!(
-                        "a single jump of {} followers is within {} of {}",
-                        int_grouped(step),
-                        fixed_grouped(off, 0),
-                        int_grouped(rounded)
-                    ),
-                ));
+                tells.push(Reason::RoundNumberJump { step, off, rounded });
             }
             break;
         }
@@ -623,15 +531,7 @@ fn purchase_tells(
         if peak > found.ref_followers && state.followers < peak {
             let decay = (peak - state.followers) as f64 / (peak - found.ref_followers) as f64;
             if decay >= 0.1 {
-                tells.push(Evidence::new(
-                    "spike_then_decay",
-                    py_round(decay, 3),
-                    format!(
-                        "{} of the gained followers were lost again after the peak of {}",
-                        percent(decay, 0),
-                        int_grouped(peak)
-                    ),
-                ));
+                tells.push(Reason::SpikeThenDecay { decay, peak });
             }
         }
     }
@@ -644,35 +544,9 @@ fn purchase_tells(
     if !before.is_empty() && !after.is_empty() {
         let usual_rate = median(&before);
         let change = if usual_rate > 0.0 { median(&after) / usual_rate } else { 0.0 };
-        tells.push(Evidence::new(
-            "engagement_rate_change",
-            py_round(change, 3),
-            format!(
-                "engagement rate after the jump is {}x the rate before: the new followers do not engage",
-                fixed(change, 2)
-            ),
-        ));
+        tells.push(Reason::EngagementRateChange { change });
     }
     tells
-}
-
-fn audience_evidence(audience: &AudienceResponse) -> Evidence {
-    let how = match audience.verdict {
-        Some(AudienceVerdict::Followed) => "engagement grew with the new followers: they are people",
-        Some(AudienceVerdict::NotFollowed) => "engagement stayed where it was: the new followers do not engage",
-        None => "too few posts since to tell",
-    };
-    Evidence::new(
-        "engagement_follows_followers",
-        py_round(audience.slope, 3),
-        format!(
-            "{} post(s) since the growth began: interactions moved {}x as far as followers did (log scale, +/- {}); {}",
-            audience.posts,
-            fixed(audience.slope, 2),
-            fixed(audience.standard_error, 2),
-            how
-        ),
-    )
 }
 
 /// How far the posts lean toward people: the z scores of the signs that are there
@@ -697,32 +571,6 @@ pub fn engaged_together(audience: &AudienceResponse, newcomers: &NewcomerRespons
     let z_audience = (audience.slope - 0.5) / audience.standard_error;
     let z_newcomers = (newcomers.slope - config.newcomer_engagement / 2.0) / newcomers.standard_error;
     (z_audience + z_newcomers) / 2.0_f64.sqrt() >= config.audience_z
-}
-
-fn newcomer_evidence(newcomers: &NewcomerResponse) -> Evidence {
-    let how = match newcomers.verdict {
-        Some(AudienceVerdict::Followed) => "posts already published gained with the new followers: they are people",
-        Some(AudienceVerdict::NotFollowed) => {
-            "posts already published grew only as posts of their age do: the new followers do not engage"
-        }
-        None => "too little to tell yet",
-    };
-    Evidence::new(
-        "newcomers_engage_with_earlier_posts",
-        py_round(newcomers.slope, 3),
-        format!(
-            "{} post(s) seen before and after new followers arrived (up to {} of the audience between two looks) \
-             gained {} (log) beyond the account's maturity curve from {} earlier pairs of looks: {} +/- {} of the \
-             engagement of the posts' own audience per newcomer; {}",
-            newcomers.pairs,
-            percent(newcomers.newcomers, 1),
-            signed_fixed(newcomers.lift, 3),
-            newcomers.controls,
-            fixed(newcomers.slope, 2),
-            fixed(newcomers.standard_error, 2),
-            how
-        ),
-    )
 }
 
 /// Median seconds between the account's hourly observations (its polling cadence).
@@ -750,121 +598,10 @@ fn largest_step(points: &[(i64, i64)]) -> (i64, f64, i64) {
     (best, hours, end)
 }
 
-fn window_name(window: Window) -> &'static str {
-    match window {
-        Window::Short => "short",
-        Window::Long => "long",
-    }
-}
-
-// --- Python's format specs ---------------------------------------------------------------
-
-/// Python's text of a non-finite float ("inf", "-inf", "nan"), with `+` when asked.
-fn non_finite(x: f64, plus: bool) -> String {
-    let text = if x.is_nan() {
-        "nan"
-    } else if x > 0.0 {
-        "inf"
-    } else {
-        "-inf"
-    };
-    if plus && !text.starts_with('-') {
-        format!("+{text}")
-    } else {
-        text.to_owned()
-    }
-}
-
-/// `{x:.Nf}`: Rust's fixed formatting is exact and rounds half to even, as Python's.
-fn fixed(x: f64, precision: usize) -> String {
-    if !x.is_finite() {
-        return non_finite(x, false);
-    }
-    format!("{x:.precision$}")
-}
-
-/// `{x:+.Nf}`.
-fn signed_fixed(x: f64, precision: usize) -> String {
-    if !x.is_finite() {
-        return non_finite(x, true);
-    }
-    format!("{x:+.precision$}")
-}
-
-/// `{x:,.Nf}`: fixed, with a comma between thousands of the integer part.
-fn fixed_grouped(x: f64, precision: usize) -> String {
-    if !x.is_finite() {
-        return non_finite(x, false);
-    }
-    group_thousands(&format!("{x:.precision$}"))
-}
-
-/// `{n:,}` of an int.
-fn int_grouped(n: i64) -> String {
-    group_thousands(&n.to_string())
-}
-
-/// `{x:.N%}`: Python multiplies by 100, then formats fixed and appends `%`.
-fn percent(x: f64, precision: usize) -> String {
-    format!("{}%", fixed(x * 100.0, precision))
-}
-
-/// `{x:g}`: six significant digits, fixed from 1e-4 up to 1e6, else exponent; no
-/// trailing zeros.
-fn general(x: f64) -> String {
-    const PRECISION: i32 = 6;
-    if !x.is_finite() {
-        return non_finite(x, false);
-    }
-    if x == 0.0 {
-        return if x.is_sign_negative() { "-0".to_owned() } else { "0".to_owned() };
-    }
-    // The exponent after rounding to PRECISION significant digits decides the notation.
-    let scientific = format!("{:.*e}", (PRECISION - 1) as usize, x);
-    let (mantissa, exponent) = scientific.split_once('e').unwrap_or((&scientific, "0"));
-    let exponent: i32 = exponent.parse().unwrap_or(0);
-    if (-4..PRECISION).contains(&exponent) {
-        let digits = (PRECISION - 1 - exponent) as usize;
-        strip_fraction_zeros(&format!("{x:.digits$}"))
-    } else {
-        let sign = if exponent < 0 { '-' } else { '+' };
-        format!("{}e{}{:02}", strip_fraction_zeros(mantissa), sign, exponent.abs())
-    }
-}
-
-fn strip_fraction_zeros(text: &str) -> String {
-    if text.contains('.') {
-        text.trim_end_matches('0').trim_end_matches('.').to_owned()
-    } else {
-        text.to_owned()
-    }
-}
-
-/// Commas between groups of three digits of the integer part of a formatted number.
-fn group_thousands(text: &str) -> String {
-    let (sign, unsigned) = match text.strip_prefix(['-', '+']) {
-        Some(rest) => (&text[..1], rest),
-        None => ("", text),
-    };
-    let (integer, fraction) = match unsigned.find('.') {
-        Some(dot) => unsigned.split_at(dot),
-        None => (unsigned, ""),
-    };
-    let mut grouped = String::with_capacity(text.len() + integer.len() / 3);
-    grouped.push_str(sign);
-    for (i, digit) in integer.chars().enumerate() {
-        if i > 0 && (integer.len() - i) % 3 == 0 {
-            grouped.push(',');
-        }
-        grouped.push(digit);
-    }
-    grouped.push_str(fraction);
-    grouped
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::engine::spikes::Window;
     use crate::engine::state::Baseline;
 
     const T0: i64 = 1_700_006_400;
@@ -939,14 +676,21 @@ mod tests {
         }
     }
 
-    fn verdict_of(state: &AccountState, found: &Exceedance, mentions: Option<&MentionBook>) -> Verdict {
+    /// The verdict, and the evidence an alert of it publishes.
+    fn verdict_of(
+        state: &AccountState,
+        found: &Exceedance,
+        mentions: Option<&MentionBook>,
+    ) -> (Verdict, Vec<Evidence>) {
         let points: Vec<(i64, i64)> = state.hourly.between(found.ref_ts, state.latest_ts).collect();
-        classify(state, &EngineConfig::default(), found, &points, mentions, None)
+        let verdict = classify(state, &EngineConfig::default(), found, &points, mentions, None);
+        let evidence = verdict.evidence(state, found, &points);
+        (verdict, evidence)
     }
 
     /// Evidence as (name, value, detail), to compare with Python's.
-    fn evidence_of(verdict: &Verdict) -> Vec<(&str, f64, &str)> {
-        verdict.evidence.iter().map(|e| (e.name.as_str(), e.value, e.detail.as_str())).collect()
+    fn evidence_of(evidence: &[Evidence]) -> Vec<(&str, f64, &str)> {
+        evidence.iter().map(|e| (e.name.as_str(), e.value, e.detail.as_str())).collect()
     }
 
     const USUAL: [i64; 6] = [580, 610, 600, 640, 590, 620];
@@ -989,11 +733,11 @@ mod tests {
     #[test]
     fn a_viral_post_explains_smooth_growth_as_organic() {
         let state = account("tiktok:viral", surge, 74, &with(&[("v", 60, &[(61, 2500), (74, 9000)])]));
-        let verdict = verdict_of(&state, &exceedance(&state, 60, 5.0, 2.0), None);
+        let (verdict, evidence) = verdict_of(&state, &exceedance(&state, 60, 5.0, 2.0), None);
         assert_eq!(verdict.classification, Classification::OrganicBreakout);
         assert!(!verdict.undecided);
         assert_eq!(verdict.hold_s, 43_200.0);
-        assert_eq!(evidence_of(&verdict), HEAD_OF_SURGE.to_vec());
+        assert_eq!(evidence_of(&evidence), HEAD_OF_SURGE.to_vec());
     }
 
     #[test]
@@ -1002,12 +746,12 @@ mod tests {
             20_000 + 5 * h + if h >= 70 { 5000 - 200 * (h - 70) } else { 0 }
         }
         let state = account("tiktok:bought", bought, 74, &with(&[("q1", 50, &[(64, 610)]), ("q2", 60, &[(73, 600)])]));
-        let verdict = verdict_of(&state, &exceedance(&state, 66, 5.0, 2.0), None);
+        let (verdict, evidence) = verdict_of(&state, &exceedance(&state, 66, 5.0, 2.0), None);
         assert_eq!(verdict.classification, Classification::SuspectedPurchase);
         assert!(!verdict.undecided, "a single step is decided at once");
         assert_eq!(verdict.hold_s, 43_200.0);
         assert_eq!(
-            evidence_of(&verdict),
+            evidence_of(&evidence),
             vec![
                 ("excess_growth", 4200.0, "followers grew by 4,240 (20.9%) in 8.0 h where the account's baseline of 5.0/h predicts 40; threshold 407 (short window)"),
                 ("robust_z", 500.8, "the excess is 500.8 robust standard deviations of the account's hourly growth (3.0/h)"),
@@ -1036,7 +780,7 @@ mod tests {
     #[test]
     fn unexplained_gradual_growth_is_held_until_the_posts_tell() {
         let state = account("tiktok:gradual", gradual, 72, &with(&[("q1", 50, &[(64, 610)])]));
-        let verdict = verdict_of(&state, &exceedance(&state, 60, 5.0, 2.0), None);
+        let (verdict, evidence) = verdict_of(&state, &exceedance(&state, 60, 5.0, 2.0), None);
         assert_eq!(verdict.classification, Classification::SuspectedPurchase);
         assert!(verdict.undecided);
         assert_eq!(verdict.hold_s, EngineConfig::default().audience_hold_s);
@@ -1046,7 +790,7 @@ mod tests {
             0.969,
             "engagement rate after the jump is 0.97x the rate before: the new followers do not engage",
         ));
-        assert_eq!(evidence_of(&verdict), expected);
+        assert_eq!(evidence_of(&evidence), expected);
     }
 
     #[test]
@@ -1055,7 +799,7 @@ mod tests {
         let mut book = MentionBook::default();
         let (posted, seen) = ((T0 + 58 * 3600) as f64, (T0 + 59 * 3600) as f64);
         book.record("instagram:bigstar", Some("go follow @gradual!"), posted, 400_000, Some(seen));
-        let verdict = verdict_of(&state, &exceedance(&state, 60, 5.0, 2.0), Some(&book));
+        let (verdict, evidence) = verdict_of(&state, &exceedance(&state, 60, 5.0, 2.0), Some(&book));
         assert_eq!(verdict.classification, Classification::OrganicBreakout);
         assert!(!verdict.undecided);
         let mut expected = GRADUAL_HEAD.to_vec();
@@ -1064,7 +808,7 @@ mod tests {
             400_000.0,
             "instagram:bigstar (400,000 followers) mentioned the account +2.0 h before the window",
         ));
-        assert_eq!(evidence_of(&verdict), expected);
+        assert_eq!(evidence_of(&evidence), expected);
     }
 
     #[test]
@@ -1078,11 +822,12 @@ mod tests {
                     finding the posts (a spike from 416): a step, not a surge";
         let hidden = hidden_step(&state, &EngineConfig::default(), &found);
         assert!(!hidden.pending);
-        assert_eq!(hidden.evidence, Some(Evidence::new("step_beyond_arrivals", 3970.2, step.to_owned())));
-        let verdict = verdict_of(&state, &found, None);
+        let expected = Evidence::new("step_beyond_arrivals", 3970.2, step.to_owned());
+        assert_eq!(hidden.step.map(|step| step.evidence()), Some(expected));
+        let (verdict, evidence) = verdict_of(&state, &found, None);
         assert_eq!(verdict.classification, Classification::SuspectedPurchase);
         assert!(!verdict.undecided);
-        let evidence = evidence_of(&verdict);
+        let evidence = evidence_of(&evidence);
         assert_eq!(evidence[0].2, "followers grew by 5,470 (26.9%) in 14.0 h where the account's baseline of 5.0/h predicts 70; threshold 406 (short window)");
         assert_eq!(evidence[5], ("unexplained_growth", -3050.5, "-3,051 followers above the baseline are not explained by engagement (a spike from 406)"));
         assert_eq!(evidence[8], ("step_beyond_arrivals", 3970.2, step));
@@ -1094,7 +839,7 @@ mod tests {
     fn smooth_growth_from_posts_hides_no_step() {
         let state = account("tiktok:viral", surge, 74, &with(&[("v", 60, &[(61, 2500), (74, 9000)])]));
         let hidden = hidden_step(&state, &EngineConfig::default(), &exceedance(&state, 60, 5.0, 2.0));
-        assert_eq!(hidden, HiddenStep { evidence: None, pending: false });
+        assert_eq!(hidden, HiddenStep { step: None, pending: false });
     }
 
     fn audience(posts: usize, slope: f64, standard_error: f64) -> AudienceResponse {
@@ -1141,96 +886,6 @@ mod tests {
         let z = toward_people(&audience(2, 1.0, 0.5), &newcomers(2, 0.125 - 0.2, 0.1), &config);
         assert!(z.is_some_and(|z| (z - (1.0 - 2.0) / 2.0_f64.sqrt()).abs() < 1e-12), "{z:?}");
     }
-
-    // Python's format() of each value, printed by CPython 3.11.
-    const VALUES: [f64; 24] = [
-        0.0, -0.0, 0.5, 1.5, 2.5, -0.5, -0.4, 999.95, 999.5, 1e6, -1234567.891, 0.125, 0.375, 1e20, 1234.5, 12345.65,
-        -999.95, f64::INFINITY, f64::NEG_INFINITY, f64::NAN, 0.05, 0.005, 0.9995, 1e-5,
-    ];
-
-    fn formatted(format: fn(f64) -> String) -> Vec<String> {
-        VALUES.iter().map(|&x| format(x)).collect()
-    }
-
-    #[test]
-    fn fixed_formats_round_as_python_does() {
-        assert_eq!(
-            formatted(|x| fixed(x, 1)),
-            ["0.0", "-0.0", "0.5", "1.5", "2.5", "-0.5", "-0.4", "1000.0", "999.5", "1000000.0", "-1234567.9", "0.1",
-             "0.4", "100000000000000000000.0", "1234.5", "12345.6", "-1000.0", "inf", "-inf", "nan", "0.1", "0.0",
-             "1.0", "0.0"]
-        );
-        assert_eq!(
-            formatted(|x| signed_fixed(x, 1)),
-            ["+0.0", "-0.0", "+0.5", "+1.5", "+2.5", "-0.5", "-0.4", "+1000.0", "+999.5", "+1000000.0", "-1234567.9",
-             "+0.1", "+0.4", "+100000000000000000000.0", "+1234.5", "+12345.6", "-1000.0", "+inf", "-inf", "+nan",
-             "+0.1", "+0.0", "+1.0", "+0.0"]
-        );
-        assert_eq!(
-            formatted(|x| signed_fixed(x, 3)),
-            ["+0.000", "-0.000", "+0.500", "+1.500", "+2.500", "-0.500", "-0.400", "+999.950", "+999.500",
-             "+1000000.000", "-1234567.891", "+0.125", "+0.375", "+100000000000000000000.000", "+1234.500",
-             "+12345.650", "-999.950", "+inf", "-inf", "+nan", "+0.050", "+0.005", "+1.000", "+0.000"]
-        );
-    }
-
-    #[test]
-    fn thousands_are_separated_as_python_does() {
-        assert_eq!(
-            formatted(|x| fixed_grouped(x, 0)),
-            ["0", "-0", "0", "2", "2", "-0", "-0", "1,000", "1,000", "1,000,000", "-1,234,568", "0", "0",
-             "100,000,000,000,000,000,000", "1,234", "12,346", "-1,000", "inf", "-inf", "nan", "0", "0", "1", "0"]
-        );
-        assert_eq!(
-            formatted(|x| fixed_grouped(x, 1)),
-            ["0.0", "-0.0", "0.5", "1.5", "2.5", "-0.5", "-0.4", "1,000.0", "999.5", "1,000,000.0", "-1,234,567.9",
-             "0.1", "0.4", "100,000,000,000,000,000,000.0", "1,234.5", "12,345.6", "-1,000.0", "inf", "-inf", "nan",
-             "0.1", "0.0", "1.0", "0.0"]
-        );
-        let ints = [0, 7, -7, 999, 1000, -1000, 1_234_567, -1_234_567, 1_000_000_000_000_000];
-        assert_eq!(
-            ints.map(int_grouped),
-            ["0", "7", "-7", "999", "1,000", "-1,000", "1,234,567", "-1,234,567", "1,000,000,000,000,000"]
-        );
-    }
-
-    #[test]
-    fn percents_multiply_by_a_hundred_first() {
-        assert_eq!(
-            formatted(|x| percent(x, 0)),
-            ["0%", "-0%", "50%", "150%", "250%", "-50%", "-40%", "99995%", "99950%", "100000000%", "-123456789%",
-             "12%", "38%", "10000000000000000000000%", "123450%", "1234565%", "-99995%", "inf%", "-inf%", "nan%",
-             "5%", "0%", "100%", "0%"]
-        );
-        assert_eq!(
-            formatted(|x| percent(x, 1)),
-            ["0.0%", "-0.0%", "50.0%", "150.0%", "250.0%", "-50.0%", "-40.0%", "99995.0%", "99950.0%",
-             "100000000.0%", "-123456789.1%", "12.5%", "37.5%", "10000000000000000000000.0%", "123450.0%",
-             "1234565.0%", "-99995.0%", "inf%", "-inf%", "nan%", "5.0%", "0.5%", "100.0%", "0.0%"]
-        );
-        assert_eq!(
-            formatted(|x| percent(x, 2)),
-            ["0.00%", "-0.00%", "50.00%", "150.00%", "250.00%", "-50.00%", "-40.00%", "99995.00%", "99950.00%",
-             "100000000.00%", "-123456789.10%", "12.50%", "37.50%", "10000000000000000000000.00%", "123450.00%",
-             "1234565.00%", "-99995.00%", "inf%", "-inf%", "nan%", "5.00%", "0.50%", "99.95%", "0.00%"]
-        );
-    }
-
-    #[test]
-    fn general_format_keeps_six_significant_digits() {
-        assert_eq!(
-            formatted(general),
-            ["0", "-0", "0.5", "1.5", "2.5", "-0.5", "-0.4", "999.95", "999.5", "1e+06", "-1.23457e+06", "0.125",
-             "0.375", "1e+20", "1234.5", "12345.6", "-999.95", "inf", "-inf", "nan", "0.05", "0.005", "0.9995",
-             "1e-05"]
-        );
-        let more = [3.0, 2.5, 123456.0, 1234567.0, 0.0001, 0.00001234, 1e16, 100000.0, 999999.5, 0.1 + 0.2];
-        assert_eq!(
-            more.map(general),
-            ["3", "2.5", "123456", "1.23457e+06", "0.0001", "1.234e-05", "1e+16", "100000", "1e+06", "0.3"]
-        );
-    }
-
     #[test]
     fn the_largest_step_is_the_first_of_equal_rises() {
         let points = [(0, 100), (1800, 150), (5400, 250), (9000, 350), (9060, 400)];

@@ -3,16 +3,18 @@
 //!
 //! A module per concern, each the port of the Python module of the same name:
 //! `config`, `stats`, `counts`, `windows`, `state`, `spikes` (baselines and the two window
-//! tests), `classify` with `explain` and `maturity` (why an account grew), `scoring`
-//! (influencer score and the cohort summary), `mentions`, `tags` (niche matching) and
-//! `output` (the contract's JSON). Per-account data lives in the `store`, keyed by
-//! account id; the engine keeps besides only the niches, the cohorts and the mentions.
+//! tests), `classify` with `explain` and `maturity` (why an account grew) and `evidence`
+//! (the reasons in words, for a published alert), `scoring` (influencer score and the
+//! cohort summary), `mentions`, `tags` (niche matching) and `output` (the contract's
+//! JSON). Per-account data lives in the `store`, keyed by account id; the engine keeps
+//! besides only the niches, the cohorts and the mentions.
 
 pub mod batch;
 pub mod classify;
 pub mod compact;
 pub mod config;
 pub mod counts;
+pub mod evidence;
 pub mod explain;
 pub mod maturity;
 pub mod mentions;

@@ -349,6 +349,8 @@ fn open_episode(
             return None;
         }
     }
+    // The verdict is published: only now is its evidence written.
+    let evidence = verdict.evidence(state, &found, &points);
     state.pending_since = None;
     state.pending_start = None;
     let onset_ts = largest_step_end(&points);
@@ -389,7 +391,7 @@ fn open_episode(
         expected_growth: py_round(found.expected, 2),
         baseline_growth_per_hour: py_round(found.baseline.median_per_hour, 3),
         baseline_mad_per_hour: py_round(found.baseline.mad_per_hour, 3),
-        evidence: verdict.evidence,
+        evidence,
     })
 }
 
