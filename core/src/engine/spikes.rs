@@ -249,7 +249,11 @@ fn measure(
     Exceedance { window, ref_ts, ref_followers, excess, threshold, expected, baseline, sigma }
 }
 
-/// Median/MAD of hourly growth rates observed before `cutoff_ts`; refreshed daily.
+/// A tenth of the hourly rates is cut off each end for the trimmed mean.
+const TRIM_DIVISOR: usize = 10;
+
+/// The centre (the larger of the median and the trimmed mean) and the MAD (around the
+/// median) of hourly growth rates observed before `cutoff_ts`; refreshed daily.
 pub(crate) fn baseline_before(state: &mut AccountState, key: BaselineKey, cutoff_ts: f64) -> Baseline {
     let hour = bucket_index(state.latest_ts, HOUR);
     // The cut-off trails the window by a day or more, so a day's staleness is harmless
@@ -265,7 +269,13 @@ pub(crate) fn baseline_before(state: &mut AccountState, key: BaselineKey, cutoff
     let (mid, mad) = if rates.len() >= 3 {
         rates.sort_unstable_by(f64::total_cmp);
         let mid = median_of_sorted(rates);
-        (mid, median_deviation_of_sorted(rates, mid))
+        // A window's expected growth is a sum of hourly growths: its centre is their mean,
+        // not their median, which lies far below it when growth comes in bursts. The mean
+        // is trimmed (a tenth off each end) so a past spike does not raise it.
+        let cut = rates.len() / TRIM_DIVISOR;
+        let kept = &rates[cut..rates.len() - cut];
+        let trimmed = kept.iter().sum::<f64>() / kept.len() as f64;
+        (py_max(mid, trimmed), median_deviation_of_sorted(rates, mid))
     } else {
         (0.0, 0.0)
     };
@@ -627,7 +637,7 @@ mod tests {
                 assert_eq!(baseline_before(&mut state, BaselineKey::Short, cutoff), first);
             }
             if h == 73 {
-                let refreshed = baseline(492_385, 11.0, 3.0, 73);
+                let refreshed = baseline(492_385, 18.779661016949152, 3.0, 73); // the trimmed mean, above the median
                 assert_eq!(baseline_before(&mut state, BaselineKey::Short, cutoff), refreshed);
                 assert_eq!(state.baselines.get(BaselineKey::Short), Some(refreshed));
             }

@@ -74,6 +74,8 @@ impl Classification {
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Baseline {
     pub hour: i64,
+    /// the expected growth per hour: the larger of the rates' median and trimmed mean
+    /// (spikes.rs `baseline_before`)
     pub median_per_hour: f64,
     pub mad_per_hour: f64,
     pub rates: usize,
