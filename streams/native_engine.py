@@ -12,20 +12,19 @@ them the same names over the Rust engine:
     posts (all partitions) ─► mentions.record_values ──► Rust mention book
     niches.tag-observations ─► tags (a Python TagBook: the reports are built in Python)
 
-The hot path (streams/native_pipeline.py) calls ``native`` directly, once per batch.
+The hot path (streams/pipeline.py) calls ``native`` directly, once per batch; the rest
+(niches, states) is ``streams.core.engine.Engine``'s.
 """
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 from schemas.events import NicheDefinition
 from streams._native import NativeEngine
 from streams.core.config import EngineConfig
-from streams.core.state import AccountState
-from streams.core.tags import NicheMatcher
+from streams.core.engine import Engine
 from streams.core.tagstats import TagBook
 
 
@@ -76,35 +75,21 @@ class NativeMentions:
             return self.native.record_mentions(values)
 
 
-class NativeWorkerEngine:
-    """A worker's native engine: mentions fed by the reader, tag observations shared, cluster cohorts."""
+class NativeWorkerEngine(Engine):
+    """A worker's engine: mentions fed by the reader, tag observations shared (taken
+    encoded by the pipeline, not applied to ``tags``), cluster cohorts."""
 
     def __init__(self, config: EngineConfig | None = None, tags: TagBook | None = None) -> None:
-        self.config = config if config is not None else EngineConfig()
-        self.native = NativeEngine(dataclasses.asdict(self.config), [], record_mentions=False)
-        self.native.share_tags()
+        super().__init__(config, tags=tags if tags is not None else TagBook(), record_mentions=False)
         self.native.cluster_cohorts()
-        self.matcher = NicheMatcher()  # the same niche set, for the Python readers of it
-        self.tags = tags if tags is not None else TagBook()
-        self.tags.tracked_of = self.matcher.tags_of
         self.cohorts = NativeCohorts(self.native)
         self.mentions = NativeMentions(self.native)
 
+    # niches.config records reach these: a panic is an ordinary error there too
     def set_niche(self, niche: NicheDefinition) -> None:
-        self.matcher.set_niche(niche)
         with panics_as_errors():
-            self.native.set_niche(niche.name, list(niche.tags))
+            super().set_niche(niche)
 
     def remove_niche(self, name: str) -> bool:
-        self.matcher.remove_niche(name)
         with panics_as_errors():
-            return self.native.remove_niche(name)
-
-    @property
-    def niche_names(self) -> list[str]:
-        return self.matcher.niche_names
-
-    def get_state(self, account_id: str) -> AccountState | None:
-        """The account's state as the engine holds it (None when it does not hold it)."""
-        raw = self.native.state(account_id)
-        return None if raw is None else AccountState.from_bytes(raw, self.config)
+            return super().remove_niche(name)

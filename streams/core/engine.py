@@ -5,7 +5,7 @@ spike detection, classification with its evidence, scoring and the contract's JS
 module is its face for in-process callers that hold events as models (tests, the
 analysts' replay): ``process`` takes one event, ``process_values`` a batch of encoded
 ones. The worker calls the native engine directly, once per fetched batch
-(streams/native_pipeline.py).
+(streams/pipeline.py, through streams/native_engine.py).
 
 Event time (``observed_at``) only; no broker, no clock, no metrics library.
 
