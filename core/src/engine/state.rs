@@ -283,12 +283,12 @@ impl AccountState {
                 PostObservation {
                     posted_ts: int_at(items, 0)?,
                     observed_ts: observed,
-                    interactions: int_at(items, 2)?,
+                    interactions: sum_at(items, 2)?,
                     followers: int_at(items, 3)?,
-                    views: items.get(4).and_then(Value::as_i64),
+                    views: opt_int_at(items, 4)?,
                     niches: strings(items.get(5))?,
                     comments: int_at(items, 6)?,
-                    prev_interactions: if items.len() >= 9 { int_at(items, 7)? } else { 0 },
+                    prev_interactions: if items.len() >= 9 { sum_at(items, 7)? } else { 0 },
                     prev_observed_ts: if gap != 0 { observed - gap } else { 0 },
                 },
             ));
@@ -297,13 +297,13 @@ impl AccountState {
         for o in arr(field(raw, "B")?)? {
             let items = arr(o)?;
             buffer.push(Observation {
-                ts: float_at(items, 0)?,
+                ts: time_at(items, 0)?,
                 followers: int_at(items, 1)?,
                 handle: str_at(items, 2)?,
                 post_id: items.get(3).and_then(Value::as_str).map(str::to_owned),
                 posted_ts: int_at(items, 4)?,
-                interactions: int_at(items, 5)?,
-                views: items.get(6).and_then(Value::as_i64),
+                interactions: sum_at(items, 5)?,
+                views: opt_int_at(items, 6)?,
                 niches: strings(items.get(7))?,
                 comments: int_at(items, 8)?,
             });
@@ -326,7 +326,7 @@ impl AccountState {
             Value::Null => (None, None),
             w => {
                 let items = arr(w)?;
-                (Some(int_at(items, 0)?), items.get(1).and_then(Value::as_i64))
+                (Some(int_at(items, 0)?), opt_int_at(items, 1)?)
             }
         };
         let last_profile = match field(raw, "L")? {
@@ -371,9 +371,9 @@ impl AccountState {
             hourly: BucketRing::from_flat(HOUR, config.hourly_buckets_kept, &ints(field(raw, "H")?)?),
             daily: BucketRing::from_flat(DAY, config.daily_buckets_kept, &ints(field(raw, "D")?)?),
             posts,
-            latest_ts: number(raw, "t")?,
-            followers: field(raw, "f")?.as_i64().ok_or_else(|| StateError("account state: \"f\" is not an integer".into()))?,
-            seen_ts: number(raw, "s")?,
+            latest_ts: time(raw, "t")?,
+            followers: int_at(std::slice::from_ref(field(raw, "f")?), 0)?,
+            seen_ts: time(raw, "s")?,
             buffer,
             episode,
             pending_since,
@@ -382,7 +382,7 @@ impl AccountState {
             last_profile,
             cohort_entry,
             baselines,
-            scored_ts: raw.get("S").and_then(Value::as_f64).unwrap_or(0.0),
+            scored_ts: if raw.get("S").is_some() { time(raw, "S")? } else { 0.0 },
             settled_ts: 0.0,
             arrival: 0,
         })
@@ -409,16 +409,49 @@ fn string(raw: &Value, key: &str) -> Result<String, StateError> {
     field(raw, key)?.as_str().map(str::to_owned).ok_or_else(|| StateError(format!("account state: \"{key}\" is not a string")))
 }
 
-fn number(raw: &Value, key: &str) -> Result<f64, StateError> {
-    field(raw, key)?.as_f64().ok_or_else(|| StateError(format!("account state: \"{key}\" is not a number")))
+/// The bound the contract puts on counts and times (schemas.events.COUNT_LIMIT); a sum of
+/// three counters (likes + comments + shares) has three times that.
+const LIMIT: i64 = crate::decode::COUNT_LIMIT;
+
+/// An event time: finite, not negative, below the count bound (the changelog check's `_Time`).
+fn time_value(value: Option<&Value>, what: &str) -> Result<f64, StateError> {
+    value
+        .and_then(Value::as_f64)
+        .filter(|t| t.is_finite() && *t >= 0.0 && *t < LIMIT as f64)
+        .ok_or_else(|| StateError(format!("account state: {what} is not a time")))
+}
+
+fn time(raw: &Value, key: &str) -> Result<f64, StateError> {
+    time_value(Some(field(raw, key)?), &format!("\"{key}\""))
+}
+
+fn time_at(items: &[Value], i: usize) -> Result<f64, StateError> {
+    time_value(items.get(i), "an array item")
+}
+
+fn int_within(value: Option<&Value>, limit: i64) -> Result<i64, StateError> {
+    let value = value.ok_or_else(|| StateError("account state: array too short".into()))?;
+    value
+        .as_i64()
+        .or_else(|| value.as_f64().filter(|f| f.fract() == 0.0 && f.abs() < limit as f64).map(|f| f as i64))
+        .filter(|i| i.unsigned_abs() < limit as u64)
+        .ok_or_else(|| StateError("account state: expected an integer within the count bound".into()))
 }
 
 fn int_at(items: &[Value], i: usize) -> Result<i64, StateError> {
-    let value = items.get(i).ok_or_else(|| StateError("account state: array too short".into()))?;
-    value
-        .as_i64()
-        .or_else(|| value.as_f64().filter(|f| f.fract() == 0.0).map(|f| f as i64))
-        .ok_or_else(|| StateError("account state: expected an integer".into()))
+    int_within(items.get(i), LIMIT)
+}
+
+fn sum_at(items: &[Value], i: usize) -> Result<i64, StateError> {
+    int_within(items.get(i), 3 * LIMIT)
+}
+
+/// An integer or null (absent at the end of the array counts as null).
+fn opt_int_at(items: &[Value], i: usize) -> Result<Option<i64>, StateError> {
+    match items.get(i) {
+        None | Some(Value::Null) => Ok(None),
+        v => int_within(v, LIMIT).map(Some),
+    }
 }
 
 fn float_at(items: &[Value], i: usize) -> Result<f64, StateError> {
@@ -434,7 +467,7 @@ fn tier_at(items: &[Value], i: usize) -> Result<Tier, StateError> {
 }
 
 fn ints(value: &Value) -> Result<Vec<i64>, StateError> {
-    arr(value)?.iter().map(|v| v.as_i64().ok_or_else(|| StateError("account state: expected integers".into()))).collect()
+    arr(value)?.iter().map(|v| int_within(Some(v), LIMIT)).collect()
 }
 
 fn strings(value: Option<&Value>) -> Result<Vec<String>, StateError> {
@@ -444,5 +477,31 @@ fn strings(value: Option<&Value>) -> Result<Vec<String>, StateError> {
             .iter()
             .map(|s| s.as_str().map(str::to_owned).ok_or_else(|| StateError("account state: expected strings".into())))
             .collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn with(key: &str, value: Value) -> Result<AccountState, StateError> {
+        let config = EngineConfig::default();
+        let mut state = AccountState::new("instagram:inkwell", "instagram", "inkwell", &config);
+        state.observe_followers(1_772_323_200.0, 12_000);
+        let mut raw = state.to_json();
+        raw[key] = value;
+        AccountState::from_json(&raw, &config)
+    }
+
+    #[test]
+    fn a_json_state_is_held_to_the_count_and_time_bounds_of_the_changelog_check() {
+        // schemas.events.COUNT_LIMIT is 2**53; streams/changelog.py refuses the same values
+        assert!(with("s", serde_json::json!(1_772_330_000.0)).is_ok());
+        assert!(with("s", serde_json::json!(9_007_199_254_740_991.0_f64 + 1.0)).is_err());
+        assert!(with("t", serde_json::json!(-1.0)).is_err());
+        assert!(with("S", serde_json::json!(9_007_199_254_740_992.0_f64)).is_err());
+        assert!(with("f", serde_json::json!(9_007_199_254_740_991_i64)).is_ok());
+        assert!(with("f", serde_json::json!(9_007_199_254_740_992_i64)).is_err());
+        assert!(with("H", serde_json::json!([1_772_323_200_i64, 1_i64 << 60])).is_err());
     }
 }
