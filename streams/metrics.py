@@ -248,6 +248,10 @@ class Metrics:
             "nichewatch_accounts_tracked", "Accounts with state on this worker.", registry=r)
         self.state_size = Gauge(
             "nichewatch_state_size_bytes", "Estimated size of this worker's per-account state.", registry=r)
+        self.tables_recovered_time = Gauge(
+            "nichewatch_tables_recovered_time_seconds",
+            "Unix time this worker's tables last finished restoring their partitions from the changelogs.",
+            registry=r)
 
         # --- process ------------------------------------------------------------------
         self.build_info = Gauge(
@@ -358,6 +362,11 @@ class Metrics:
 
     def set_state_size(self, nbytes: int) -> None:
         self.state_size.set(nbytes)
+
+    def tables_recovered(self, accounts: int, *, now: float | None = None) -> None:
+        """The tables hold everything their changelogs had for this assignment: when, and how many accounts."""
+        self.tables_recovered_time.set(time.time() if now is None else now)
+        self.accounts_tracked.set(accounts)
 
     def mark_started(self, version: str, *, now: float | None = None) -> None:
         self.build_info.labels(version=version, python_version=_platform.python_version()).set(1)
