@@ -38,6 +38,9 @@ from typing import Any, Protocol
 import faust
 from aiokafka.partitioner import DefaultPartitioner
 from aiokafka.structs import ConsumerRecord
+from faust.stores import rocksdb as rocks_store
+from faust.stores.memory import Store as MemoryStore
+from faust.stores.rocksdb import Store as RocksStore
 from faust.transport.drivers import aiokafka as aiokafka_driver
 from faust.types import TP
 
@@ -145,11 +148,11 @@ class BatchConsumer(aiokafka_driver.Consumer):
         active = tp in recovery.active_tps
         offsets = recovery.active_offsets if active else recovery.standby_offsets
         seen = offsets.get(tp)
-        fresh = [_ChangelogEvent(tp, r) for r in batch if seen is None or r.offset > seen]
+        fresh = batch if seen is None or batch[0].offset > seen else [r for r in batch if r.offset > seen]
         if fresh:
             recovery.flush_buffers()  # anything Faust's path buffered is older: apply it first
-            recovery.tp_to_table[tp].apply_changelog_batch(fresh)
-            offsets[tp] = fresh[-1].message.offset
+            apply_changelog_records(recovery.tp_to_table[tp], tp, fresh)
+            offsets[tp] = fresh[-1].offset
             received = recovery._active_events_received_at if active else recovery._standby_events_received_at
             received[tp] = time.monotonic()
         await self.wait_first(self.callback(self._to_message(tp, batch[-1])), self.suspend_flow.wait())
@@ -171,6 +174,37 @@ class BatchConsumer(aiokafka_driver.Consumer):
         for flushable in self.app.flushables:  # type: ignore[attr-defined]
             await flushable.wait_sent()
         return await super()._commit_offsets(offsets, start_new_transaction=start_new_transaction)
+
+
+def apply_changelog_records(table: Any, tp: TP, records: list[ConsumerRecord]) -> None:
+    """Fetched records of one changelog partition, written to the table's store as Faust's
+    ``apply_changelog_batch`` writes them (faust/stores/memory.py, rocksdb.py): raw keys and
+    values (a state is decoded on first touch), a tombstone deletes, the last record of a
+    key wins; rocksdb also moves the partition's persisted offset.
+
+    The memory and rocksdict stores are written directly, without the event object per
+    record that ``apply_changelog_batch`` reads; any other store gets those events.
+    """
+    store = table.data
+    if type(store) is MemoryStore:
+        data, key_partition = store.data, store._key_partition
+        data.update({r.key: r.value for r in records})
+        key_partition.update(dict.fromkeys([r.key for r in records], tp.partition))
+        for key in {r.key for r in records if r.value is None}:
+            if not data[key]:  # the batch's last record of the key is a tombstone
+                del data[key]
+                key_partition.pop(key, None)
+    elif isinstance(store, RocksStore) and store.use_rocksdict and rocks_store.rocksdict is not None:
+        batch = rocks_store.rocksdict.WriteBatch(raw_mode=True)
+        for r in records:
+            if r.value is None:
+                batch.delete(r.key)
+            else:
+                batch.put(r.key, r.value)
+        store._db_for_partition(tp.partition).write(batch)
+        store.set_persisted_offset(tp, records[-1].offset)
+    else:
+        table.apply_changelog_batch([_ChangelogEvent(tp, r) for r in records])
 
 
 class _ChangelogMessage:
