@@ -75,7 +75,7 @@ fn config_from(fields: &Bound<'_, PyDict>) -> PyResult<EngineConfig> {
             "classification_hold_s" => c.classification_hold_s = value.extract()?,
             "unobserved_gap_s" => c.unobserved_gap_s = value.extract()?,
             "audience_hold_s" => c.audience_hold_s = value.extract()?,
-            "audience_z" => c.audience_z = value.extract()?,
+            "audience_log_odds" => c.audience_log_odds = value.extract()?,
             "newcomer_engagement" => c.newcomer_engagement = value.extract()?,
             "tiers" => {
                 let t = value.cast::<PyDict>().map_err(|_| PyTypeError::new_err("tiers must be a dict"))?;

@@ -5,6 +5,8 @@ Every default is a starting point to backtest with ``nichewatch replay``; none i
 
 from __future__ import annotations
 
+import math
+
 from dataclasses import dataclass, field
 
 from schemas.events import Tier
@@ -84,7 +86,9 @@ class EngineConfig:
     classification_hold_s: float = 12 * HOUR  # longest wait for gradual growth to be explained
     unobserved_gap_s: float = 24 * HOUR  # growth across a gap this long waits for the gap's posts
     audience_hold_s: float = 72 * HOUR  # gradual unexplained growth waits this long to see if engagement follows
-    audience_z: float = 2.0  # engagement followed (or not) once its slope is this many errors from 0.5
+    # Engagement followed (or not) once the log likelihood ratio of people against bought
+    # followers is this far from 0 (ln 19: odds of 19 to 1); explain.rs, maturity.rs.
+    audience_log_odds: float = math.log(19)
     # People who arrive after a post was published engage with it at least this share as
     # often as its own audience did (bought followers: not at all); core/src/engine/maturity.rs.
     newcomer_engagement: float = 0.25

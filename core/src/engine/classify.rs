@@ -39,10 +39,16 @@
 //!     unexplained, gradual      up to audience_hold_s, until the posts show whether
 //!                               engagement grew with the followers (people engage, bought
 //!                               followers do not): posts published since, against the
-//!                               followers they were shown to (explain::audience_response),
-//!                               or posts already out, gaining between two looks beyond how
-//!                               the account's posts of those ages grow (maturity.rs), or
-//!                               both together (their z scores combined, Stouffer)
+//!                               followers they were shown to and the account's posts of
+//!                               the same age (explain::audience_response), and posts
+//!                               already out, gaining between two looks beyond how the
+//!                               account's posts of those ages grow (maturity.rs). Each
+//!                               gives the log likelihood ratio of people against bought
+//!                               followers; they add (`toward_people`), and the growth is
+//!                               decided once the odds for either reach audience_log_odds
+//!                               (19 to 1: a sequential test). Newcomers who engage with
+//!                               older posts count for people; people need not go back to
+//!                               older posts, so their absence there never counts against
 //!     unexplained, unobserved   up to conversion_window_s when the growth arrived across a
 //!                               gap without observations of unobserved_gap_s and three times
 //!                               the account's usual interval (posts from the gap are seen
@@ -53,9 +59,17 @@
 //! ```
 //!
 //! When the audience hold runs out with still too little to tell, the verdict goes the
-//! way the posts lean (`toward_people`: the z scores of the two signs combined): an
-//! accusation needs evidence against the new followers, not only the absence of proof
-//! for them. Without any post to read, the unexplained growth is a suspected purchase.
+//! way the posts lean (`toward_people`): an accusation needs evidence against the new
+//! followers, not only the absence of proof for them. Without any post to read there is
+//! none, and the growth is not called a purchase.
+//!
+//! Worked example (the odds of `toward_people`, h1 = newcomer_engagement = 0.25). Three
+//! posts since a press article, each against the account's posts at its age, give a slope
+//! of 0.9 with standard error 0.35: (0.9 - 0.125) x 0.25 / 0.35^2 = 1.58. Two posts already
+//! out gained beyond their age: beta 0.6, se 0.2, (0.6 - 0.125) x 0.25 / 0.04 = 2.97.
+//! Together 4.55 >= ln 19 = 2.94: people, decided. Had the new posts stayed flat (slope 0,
+//! se 0.1: (0 - 0.125) x 0.25 / 0.01 = -3.1), a suspected purchase, decided at once. One
+//! noisy post with slope -20 and se 20 says -0.013: nearly nothing.
 //!
 //! An organic episode does not hide a purchase made while it lasts: growth beyond its
 //! alert is tested on its own, and only a purchase verdict opens a new episode.
@@ -85,14 +99,14 @@ use super::counts::{display_unit, shown_from};
 use super::evidence::Reason;
 use super::explain::{
     audience_response, conversion_for, explain, lifetime_interactions, usual_interactions, AudienceResponse,
-    AudienceVerdict, Explanation, Usual,
+    Explanation, Usual,
 };
 use super::maturity::{newcomer_response, NewcomerResponse};
 use super::mentions::MentionBook;
 use super::output::Evidence;
 use super::spikes::Exceedance;
 use super::state::{AccountState, Classification};
-use super::stats::{median, py_max, py_min, py_sum};
+use super::stats::{median, py_max, py_min};
 use super::windows::PostObservation;
 
 #[derive(Clone, Debug, PartialEq)]
@@ -241,7 +255,7 @@ pub fn classify(
     // people: they engage, and the account's next posts show it. Bought ones do not.
     let followers_at = |ts: f64| follower_count_at(state, ts);
     let audience =
-        audience_response(&posts, &usual, found.ref_ts, found.ref_followers, config, Some(&followers_at));
+        audience_response(&posts, found.ref_ts, found.ref_followers, config, Some(&followers_at));
     if audience.posts != 0 {
         reasons.push(Reason::EngagementFollowsFollowers(audience));
     }
@@ -257,17 +271,20 @@ pub fn classify(
     if newcomers.pairs != 0 {
         reasons.push(Reason::NewcomersEngage(newcomers));
     }
-    let engaged =
-        audience.verdict == Some(AudienceVerdict::Followed) || newcomers.verdict == Some(AudienceVerdict::Followed);
-    if engaged || engaged_together(&audience, &newcomers, config) {
+    // The two signs read different looks: their log likelihood ratios add (`toward_people`).
+    // Growth is decided once the odds for either answer reach audience_log_odds.
+    let lean = toward_people(&audience, &newcomers, config);
+    if lean.is_some_and(|odds| odds >= config.audience_log_odds) {
         return Verdict::decided(Classification::OrganicBreakout, reasons);
     }
-    if gradual && audience.verdict.is_none() {
-        let lean = toward_people(&audience, &newcomers, config);
+    if gradual {
+        if lean.is_some_and(|odds| odds <= -config.audience_log_odds) {
+            return Verdict::decided(Classification::SuspectedPurchase, reasons).with_purchase_tells();
+        }
         // Still too little to tell when the hold runs out: the verdict goes the way the
         // posts lean. An accusation needs evidence against the new followers, not only the
-        // absence of proof for them.
-        if lean.is_some_and(|z| z > 0.0) {
+        // absence of proof for them: without a post to read there is none.
+        if lean.is_none_or(|odds| odds > 0.0) {
             return Verdict::held(Classification::OrganicBreakout, reasons, true, config.audience_hold_s);
         }
         return Verdict::held(Classification::SuspectedPurchase, reasons, true, config.audience_hold_s)
@@ -443,8 +460,16 @@ pub fn hidden_step(state: &AccountState, config: &EngineConfig, found: &Exceedan
     HiddenStep { step: Some(Reason::StepBeyondArrivals { jump, hours, hours_ago, threshold }), pending: false }
 }
 
+/// The account's followers at `ts`: linear between the observations either side of it
+/// (an account seen once a day may be in the middle of a rise between them).
 fn follower_count_at(state: &AccountState, ts: f64) -> Option<i64> {
-    state.hourly.at_or_before(ts).map(|(_, followers)| followers)
+    let (t0, f0) = state.hourly.at_or_before(ts)?;
+    match state.hourly.ordered().find(|&(t, _)| t as f64 > ts) {
+        Some((t1, f1)) if t1 > t0 => {
+            Some(f0 + ((f1 - f0) as f64 * (ts - t0 as f64) / (t1 - t0) as f64).round() as i64)
+        }
+        _ => Some(f0),
+    }
 }
 
 /// `since_ts <= posted_ts <= until_ts`.
@@ -549,28 +574,13 @@ fn purchase_tells(
     tells
 }
 
-/// How far the posts lean toward people: the z scores of the signs that are there
-/// (audience_response's slope against 0.5, newcomer_response's against half
-/// `newcomer_engagement`), combined (Stouffer); None without either.
+/// How far the posts lean toward people: the log likelihood ratios of people against
+/// bought followers of the signs that are there (independent: different looks), added;
+/// None without either. Newcomers who engage with older posts are people, but people need
+/// not go back to older posts: that sign only ever counts for them, never against.
 pub fn toward_people(audience: &AudienceResponse, newcomers: &NewcomerResponse, config: &EngineConfig) -> Option<f64> {
-    let mut z = Vec::new();
-    if audience.posts != 0 && audience.standard_error > 0.0 {
-        z.push((audience.slope - 0.5) / audience.standard_error);
-    }
-    if newcomers.pairs != 0 && newcomers.standard_error > 0.0 {
-        z.push((newcomers.slope - config.newcomer_engagement / 2.0) / newcomers.standard_error);
-    }
-    (!z.is_empty()).then(|| py_sum(z.iter().copied()) / (z.len() as f64).sqrt())
-}
-
-/// Do the two tests, independent (different posts), say "people" together (Stouffer's z)?
-pub fn engaged_together(audience: &AudienceResponse, newcomers: &NewcomerResponse, config: &EngineConfig) -> bool {
-    if audience.posts == 0 || newcomers.pairs == 0 {
-        return false;
-    }
-    let z_audience = (audience.slope - 0.5) / audience.standard_error;
-    let z_newcomers = (newcomers.slope - config.newcomer_engagement / 2.0) / newcomers.standard_error;
-    (z_audience + z_newcomers) / 2.0_f64.sqrt() >= config.audience_z
+    (audience.posts != 0 || newcomers.pairs != 0)
+        .then(|| audience.log_likelihood_ratio(config) + py_max(newcomers.log_likelihood_ratio(config), 0.0))
 }
 
 /// Median seconds between the account's hourly observations (its polling cadence).
@@ -778,19 +788,15 @@ mod tests {
     ];
 
     #[test]
-    fn unexplained_gradual_growth_is_held_until_the_posts_tell() {
+    fn unexplained_gradual_growth_is_held_until_the_posts_tell_and_no_post_is_no_accusation() {
+        // No post since the growth and none spanning it: nothing says the followers are
+        // not people. Held for the posts; when the hold runs out, that is the verdict.
         let state = account("tiktok:gradual", gradual, 72, &with(&[("q1", 50, &[(64, 610)])]));
         let (verdict, evidence) = verdict_of(&state, &exceedance(&state, 60, 5.0, 2.0), None);
-        assert_eq!(verdict.classification, Classification::SuspectedPurchase);
+        assert_eq!(verdict.classification, Classification::OrganicBreakout);
         assert!(verdict.undecided);
         assert_eq!(verdict.hold_s, EngineConfig::default().audience_hold_s);
-        let mut expected = GRADUAL_HEAD.to_vec();
-        expected.push((
-            "engagement_rate_change",
-            0.969,
-            "engagement rate after the jump is 0.97x the rate before: the new followers do not engage",
-        ));
-        assert_eq!(evidence_of(&evidence), expected);
+        assert_eq!(evidence_of(&evidence), GRADUAL_HEAD.to_vec());
     }
 
     #[test]
@@ -851,41 +857,29 @@ mod tests {
     }
 
     #[test]
-    fn two_inconclusive_tests_can_say_people_together() {
-        let config = EngineConfig::default();
-        // z 1.5 and 1.5: neither reaches 2 alone, together (1.5 + 1.5) / sqrt 2 = 2.12 does
-        assert!(engaged_together(&audience(2, 0.8, 0.2), &newcomers(1, 0.425, 0.2), &config));
-        // z 1.0 and 1.5: (2.5) / sqrt 2 = 1.77
-        assert!(!engaged_together(&audience(2, 0.7, 0.2), &newcomers(1, 0.425, 0.2), &config));
-        // one test without data says nothing
-        assert!(!engaged_together(&audience(0, 5.0, 0.1), &newcomers(1, 5.0, 0.1), &config));
-        assert!(!engaged_together(&audience(3, 5.0, 0.1), &newcomers(0, 5.0, 0.1), &config));
-    }
-
-    #[test]
-    fn two_signs_toward_people_are_conclusive_together_unless_one_points_the_other_way() {
-        let config = EngineConfig::default();
-        // Each 1.6 errors from its midpoint toward "people": 2.3 together (independent posts).
-        let followed = audience(2, 0.5 + 1.6 * 0.3, 0.3);
-        let toward = newcomers(2, 0.125 + 1.6 * 0.1, 0.1);
-        assert!(engaged_together(&followed, &toward, &config));
-        let against = newcomers(2, 0.125 - 1.6 * 0.1, 0.1);
-        assert!(!engaged_together(&followed, &against, &config));
-        assert!(!engaged_together(&audience(0, 0.0, f64::INFINITY), &toward, &config));
-    }
-
-    #[test]
-    fn the_posts_lean_the_way_the_signs_that_are_there_point_together() {
-        let config = EngineConfig::default();
+    fn the_odds_of_the_two_signs_add_and_weak_evidence_weighs_little() {
+        let config = EngineConfig::default(); // newcomer_engagement h1 = 0.25: (slope - 0.125) 0.25 / se^2
         let none = audience(0, 0.0, f64::INFINITY);
         assert_eq!(toward_people(&none, &newcomers(0, 0.0, 0.1), &config), None); // nothing to lean on
-        // One sign alone: its own z score (slope 1.0 against 0.5, error 0.5).
-        assert_eq!(toward_people(&audience(1, 1.0, 0.5), &newcomers(0, 0.0, 0.1), &config), Some(1.0));
-        assert_eq!(toward_people(&none, &newcomers(1, 0.125 - 0.2, 0.1), &config), Some(-2.0));
-        // Two: Stouffer's (z1 + z2) / sqrt(2); a weak sign toward people loses to a stronger one against.
-        let z = toward_people(&audience(2, 1.0, 0.5), &newcomers(2, 0.125 - 0.2, 0.1), &config);
-        assert!(z.is_some_and(|z| (z - (1.0 - 2.0) / 2.0_f64.sqrt()).abs() < 1e-12), "{z:?}");
+        // Posts since the growth at slope 1.0, se 0.5: (1.0 - 0.125) 0.25 / 0.25 = 0.875.
+        let posts = audience(3, 1.0, 0.5);
+        assert_close(toward_people(&posts, &newcomers(0, 0.0, 0.1), &config), 0.875);
+        // The same distance from the midpoint in errors with five times the error: a fifth of the odds.
+        assert_close(toward_people(&audience(1, 0.125 + 0.875 * 5.0, 2.5), &newcomers(0, 0.0, 0.1), &config), 0.875 / 5.0);
+        // Newcomers engaging with older posts add for people: (0.5 - 0.125) 0.25 / 0.01 = 9.375 ...
+        assert_close(toward_people(&posts, &newcomers(2, 0.5, 0.1), &config), 0.875 + 9.375);
+        // ... newcomers who leave older posts alone are no sign against people.
+        assert_close(toward_people(&posts, &newcomers(2, -0.3, 0.1), &config), 0.875);
+        assert_close(toward_people(&none, &newcomers(2, -0.3, 0.1), &config), 0.0);
+        // Flat engagement on the new posts is: (0 - 0.125) 0.25 / 0.01 = -3.125, past -ln 19.
+        let flat = toward_people(&audience(4, 0.0, 0.1), &newcomers(0, 0.0, 0.1), &config).unwrap_or(0.0);
+        assert!(flat <= -config.audience_log_odds, "{flat}");
     }
+
+    fn assert_close(value: Option<f64>, expected: f64) {
+        assert!(value.is_some_and(|v| (v - expected).abs() < 1e-12), "{value:?} != {expected}");
+    }
+
     #[test]
     fn the_largest_step_is_the_first_of_equal_rises() {
         let points = [(0, 100), (1800, 150), (5400, 250), (9000, 350), (9060, 400)];

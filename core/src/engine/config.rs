@@ -98,7 +98,7 @@ pub struct EngineConfig {
     pub classification_hold_s: f64,
     pub unobserved_gap_s: f64,
     pub audience_hold_s: f64,
-    pub audience_z: f64,
+    pub audience_log_odds: f64,
     pub newcomer_engagement: f64,
 
     pub tiers: TierBounds,
@@ -146,7 +146,7 @@ impl Default for EngineConfig {
             classification_hold_s: 12.0 * HOUR,
             unobserved_gap_s: 24.0 * HOUR,
             audience_hold_s: 72.0 * HOUR,
-            audience_z: 2.0,
+            audience_log_odds: 19.0_f64.ln(),
             newcomer_engagement: 0.25,
 
             tiers: TierBounds::default(),

@@ -53,9 +53,13 @@
 //!
 //! Growth nothing explains may still be people, from off the platform (press, a move from
 //! another network): they engage, bought followers do not. `audience_response` regresses
-//! the log interactions of the posts published since the growth began on the log of the
-//! followers each was *published to* (its reach is set then; the count at its last look,
-//! days later, would credit it with followers it was never shown to).
+//! the log interactions of the posts published since the growth began, over what the
+//! account's earlier posts had reached *at the same age*, on the log of the followers each
+//! was *published to* (its reach is set then; the count at its last look, days later,
+//! would credit it with followers it was never shown to). Comparing at the same age needs
+//! no maturity curve: a post seen at 6 h is not extrapolated to its lifetime, so a curve
+//! that is not the account's own cannot bias the slope (with a growth of 10%, being 20%
+//! off in a young post's lifetime moves the slope by 2).
 //!
 //! Ported operation for operation from the Python engine this crate replaced
 //! (streams/core/explain.py, since removed): the same order of operations, sums from the
@@ -65,7 +69,11 @@
 use super::config::{EngineConfig, Tier, HOUR};
 use super::state::AccountState;
 use super::stats::{median, py_max, py_min, py_sum};
+use super::maturity::{KERNEL_WIDTH, MIN_AGE_S, MIN_KERNEL_WEIGHT};
 use super::windows::PostObservation;
+
+/// exp(KERNEL_SCALE * (ln a - ln a')^2): the kernel of maturity.rs.
+const KERNEL_SCALE: f64 = -1.0 / (2.0 * KERNEL_WIDTH * KERNEL_WIDTH);
 
 pub const MIN_LEARNING_WINDOW_S: f64 = 12.0 * HOUR;
 pub const MAD_TO_SIGMA: f64 = 1.4826;
@@ -311,55 +319,133 @@ pub struct AudienceResponse {
     pub standard_error: f64,
 }
 
-/// Regress the log of posts' interactions (over the usual) on the log of their followers
-/// (over `followers_before`) for posts published since `since_ts`, through the origin.
+impl AudienceResponse {
+    /// ln P(posts | people) - ln P(posts | bought): slope h1 = newcomer_engagement (the
+    /// least that people engage, as a share of the account's audience) against slope 0,
+    /// for a slope measured with normal errors: (slope - h1 / 2) h1 / se^2 (0 without
+    /// posts). Unlike the slope's distance from the midpoint in standard errors, it stays
+    /// small when the posts say little: a slope far below 0 from one noisy post fits
+    /// neither answer.
+    pub fn log_likelihood_ratio(&self, config: &EngineConfig) -> f64 {
+        if self.posts == 0 || !self.standard_error.is_finite() || self.standard_error <= 0.0 {
+            return 0.0;
+        }
+        let h1 = config.newcomer_engagement;
+        (self.slope - h1 / 2.0) * h1 / (self.standard_error * self.standard_error)
+    }
+}
+
+/// "followed" once the evidence for people is `audience_log_odds` (odds of 19 to 1),
+/// "not_followed" once the evidence for bought followers is; before that, none.
+pub fn verdict_of(log_likelihood_ratio: f64, config: &EngineConfig) -> Option<AudienceVerdict> {
+    if log_likelihood_ratio >= config.audience_log_odds {
+        Some(AudienceVerdict::Followed)
+    } else if log_likelihood_ratio <= -config.audience_log_odds {
+        Some(AudienceVerdict::NotFollowed)
+    } else {
+        None
+    }
+}
+
+/// Regress the log of posts' interactions (over what the account's posts of the same age
+/// reach, per follower) on the log of their followers (over `followers_before`) for posts
+/// published since `since_ts`, through the origin.
 ///
-/// A post's followers are those it was published to (`followers_at(posted_ts)`, else the
-/// count at its observation): its reach is set then. The verdict is the nearer of slope 1
-/// (people) and 0 (bought) once the slope is `audience_z` standard errors from 0.5.
+/// ```text
+///     references  every kept look of a post published before since_ts and seen before it:
+///                 y = ln(interactions / followers it was shown to), at ln(age)
+///     expected    kernel-weighted mean of the references' y at the post's age (weights
+///                 exp(-(ln a - ln a')^2 / (2 h^2)), h = maturity::KERNEL_WIDTH): the account's
+///                 own maturity curve, read off its posts, and its engagement before the
+///                 growth; no shape assumed, no young look extrapolated
+///     d           ln(interactions) - ln(followers_before) - expected     0: as before the growth
+///     g           ln(followers shown to / followers_before)
+///     sigma       1.4826 x MAD of the references' leave-one-out residuals (at least
+///                 MIN_LOG_SPREAD), x sqrt(1 + 1/W) for the uncertainty of the expectation
+///                 (W: the kernel weight behind it)
+///     slope       weighted least squares of d on g (weights 1/sigma^2), standard error
+///                 1 / sqrt(sum g^2 / sigma^2)
+/// ```
+///
+/// Each post is read at its latest look; a look whose age no reference is near (W below
+/// maturity::MIN_KERNEL_WEIGHT) is left out. A post's followers are those it was published
+/// to (`followers_at(posted_ts)`, else the count at its observation): its reach is set
+/// then. The verdict is the likelier of slope 1 (people) and 0 (bought) once the odds
+/// between them reach `audience_log_odds` (`verdict_of`).
 pub fn audience_response(
     posts: &[&PostObservation],
-    usual: &Usual,
     since_ts: f64,
     followers_before: i64,
     config: &EngineConfig,
     followers_at: Option<&dyn Fn(f64) -> Option<i64>>,
 ) -> AudienceResponse {
-    let mut sxx = 0.0;
-    let mut sxy = 0.0;
-    let mut n = 0;
-    for post in posts {
-        if (post.posted_ts as f64) < since_ts || followers_before <= 0 {
+    let none = AudienceResponse { verdict: None, posts: 0, slope: 0.0, standard_error: f64::INFINITY };
+    if followers_before <= 0 {
+        return none;
+    }
+    let shown = |post: &PostObservation| followers_at.and_then(|at| at(post.posted_ts as f64)).unwrap_or(post.followers);
+    let mut references: Vec<(f64, f64)> = Vec::new();
+    for post in posts.iter().filter(|p| (p.posted_ts as f64) < since_ts) {
+        let audience = shown(post);
+        if audience <= 0 {
             continue;
         }
-        if ((post.observed_ts - post.posted_ts) as f64) < config.post_maturity_s / 2.0 {
-            continue; // too young for its lifetime estimate to carry weight
+        let looks = [(post.prev_observed_ts, post.prev_interactions), (post.observed_ts, post.interactions)];
+        for (observed, interactions) in looks {
+            let age = (observed - post.posted_ts) as f64;
+            if observed == 0 || observed as f64 >= since_ts || age < MIN_AGE_S {
+                continue;
+            }
+            references.push((age.ln(), (py_max(interactions as f64, 1.0) / audience as f64).ln()));
         }
-        let shown_to = followers_at.and_then(|at| at(post.posted_ts as f64));
-        let audience = shown_to.unwrap_or(post.followers);
-        if audience <= followers_before {
+    }
+    let expect = |ln_age: f64, skip: Option<usize>| -> (f64, f64) {
+        let (mut weight, mut sum) = (0.0, 0.0);
+        for (k, &(x, y)) in references.iter().enumerate() {
+            if Some(k) == skip {
+                continue;
+            }
+            let w = (KERNEL_SCALE * (ln_age - x) * (ln_age - x)).exp();
+            weight += w;
+            sum += w * y;
+        }
+        (if weight > 0.0 { sum / weight } else { 0.0 }, weight)
+    };
+    let residuals: Vec<f64> = (0..references.len())
+        .filter_map(|k| {
+            let (mean, weight) = expect(references[k].0, Some(k));
+            (weight >= MIN_KERNEL_WEIGHT).then(|| (references[k].1 - mean).abs())
+        })
+        .collect();
+    if residuals.is_empty() {
+        return none;
+    }
+    let sigma = py_max(MAD_TO_SIGMA * median(&residuals), MIN_LOG_SPREAD);
+    let (mut sxx, mut sxy, mut n) = (0.0, 0.0, 0);
+    for post in posts.iter().filter(|p| (p.posted_ts as f64) >= since_ts) {
+        let audience = shown(post);
+        let age = (post.observed_ts - post.posted_ts) as f64;
+        if audience <= followers_before || age < MIN_AGE_S {
             continue;
         }
+        let (expected, weight) = expect(age.ln(), None);
+        if weight < MIN_KERNEL_WEIGHT {
+            continue; // no post of the account was seen at about this age before the growth
+        }
+        let variance = sigma * sigma * (1.0 + 1.0 / weight);
         let g = (audience as f64 / followers_before as f64).ln();
-        let d = (py_max(lifetime_interactions(post, config), 1.0) / usual.median).ln();
-        sxx += g * g;
-        sxy += g * d;
+        let d = (py_max(post.interactions as f64, 1.0) / followers_before as f64).ln() - expected;
+        sxx += g * g / variance;
+        sxy += g * d / variance;
         n += 1;
     }
     if n == 0 || sxx <= 0.0 {
-        return AudienceResponse { verdict: None, posts: 0, slope: 0.0, standard_error: f64::INFINITY };
+        return none;
     }
     let slope = sxy / sxx;
-    let error = usual.log_spread / sxx.sqrt();
-    let z = (slope - 0.5) / error; // how far the slope is from the midpoint of the two answers
-    let verdict = if z >= config.audience_z {
-        Some(AudienceVerdict::Followed)
-    } else if z <= -config.audience_z {
-        Some(AudienceVerdict::NotFollowed)
-    } else {
-        None
-    };
-    AudienceResponse { verdict, posts: n, slope, standard_error: error }
+    let error = 1.0 / sxx.sqrt();
+    let response = AudienceResponse { verdict: None, posts: n, slope, standard_error: error };
+    AudienceResponse { verdict: verdict_of(response.log_likelihood_ratio(config), config), ..response }
 }
 
 #[cfg(test)]
@@ -609,6 +695,31 @@ mod tests {
             .collect()
     }
 
+    /// The account's posts before the growth: seen at 14 h (about 600) and, the older ones,
+    /// at 72 h as well (about 900): its own maturity curve.
+    fn earlier_posts() -> Vec<PostObservation> {
+        (1..9)
+            .map(|k| {
+                let posted = SINCE - k * 20 * H;
+                let noise = 1.0 + ((k * 53) % 13 - 6) as f64 / 40.0;
+                let young = (600.0 * noise) as i64;
+                if posted + 72 * H < SINCE {
+                    PostObservation {
+                        prev_interactions: young,
+                        prev_observed_ts: posted + 14 * H,
+                        ..post(posted, posted + 72 * H, (900.0 * noise) as i64, 20000)
+                    }
+                } else {
+                    post(posted, posted + 14 * H, young, 20000)
+                }
+            })
+            .collect()
+    }
+
+    fn with_earlier(posts: &[PostObservation]) -> Vec<PostObservation> {
+        earlier_posts().into_iter().chain(posts.iter().cloned()).collect()
+    }
+
     fn assert_audience(response: AudienceResponse, expected: (Option<AudienceVerdict>, usize), slope: f64, error: f64) {
         assert_eq!((response.verdict, response.posts), expected);
         assert_close(response.slope, slope);
@@ -618,43 +729,72 @@ mod tests {
     #[test]
     fn engagement_growing_with_the_audience_means_people_followed() {
         let config = EngineConfig::default();
-        let usual = Usual { median: 600.0, spread: 150.0, posts: 10, log_spread: 0.3 };
-        let posts = audience_posts(true);
-        let response = audience_response(&refs(&posts), &usual, SINCE as f64, 20000, &config, Some(&shown_to));
-        assert_audience(response, (Some(AudienceVerdict::Followed), 7), 0.9992513319115583, 0.14137179955361018);
+        let posts = with_earlier(&audience_posts(true));
+        let response = audience_response(&refs(&posts), SINCE as f64, 20000, &config, Some(&shown_to));
+        assert_audience(response, (Some(AudienceVerdict::Followed), 7), SLOPE_FOLLOWED, ERROR_FOLLOWED);
         assert_eq!(AudienceVerdict::Followed.as_str(), "followed");
         // Without a follower history, a post's followers at its observation stand in.
-        let by_observation = audience_response(&refs(&posts), &usual, SINCE as f64, 20000, &config, None);
-        assert_audience(by_observation, (Some(AudienceVerdict::Followed), 7), 0.9866430777157724, 0.1396000923578717);
+        let by_observation = audience_response(&refs(&posts), SINCE as f64, 20000, &config, None);
+        assert_eq!(by_observation.verdict, Some(AudienceVerdict::Followed));
     }
 
     #[test]
     fn flat_engagement_under_a_growing_audience_means_they_did_not_follow() {
         let config = EngineConfig::default();
-        let usual = Usual { median: 600.0, spread: 150.0, posts: 10, log_spread: 0.3 };
-        let posts = audience_posts(false);
-        let response = audience_response(&refs(&posts), &usual, SINCE as f64, 20000, &config, Some(&shown_to));
-        assert_audience(response, (Some(AudienceVerdict::NotFollowed), 7), -0.0004924044914399604, 0.14137179955361018);
+        let posts = with_earlier(&audience_posts(false));
+        let response = audience_response(&refs(&posts), SINCE as f64, 20000, &config, Some(&shown_to));
+        assert_audience(response, (Some(AudienceVerdict::NotFollowed), 7), SLOPE_FLAT, ERROR_FOLLOWED);
         assert_eq!(AudienceVerdict::NotFollowed.as_str(), "not_followed");
-        let one = audience_response(&refs(&posts[..1]), &usual, SINCE as f64, 20000, &config, Some(&shown_to));
-        assert_audience(one, (None, 1), -0.07700251159785039, 1.1434484060125203);
+        let one = with_earlier(&audience_posts(false)[..1]);
+        let response = audience_response(&refs(&one), SINCE as f64, 20000, &config, Some(&shown_to));
+        assert_eq!((response.verdict, response.posts), (None, 1));
     }
 
     #[test]
-    fn one_noisy_post_after_a_small_gain_settles_nothing() {
+    fn a_post_is_compared_with_the_accounts_posts_at_its_age() {
         let config = EngineConfig::default();
-        let usual = Usual { median: 600.0, spread: 300.0, posts: 12, log_spread: 0.5 };
-        let one = [post(100, 100 + 86_400, 700, 20_600)];
-        let response = audience_response(&refs(&one), &usual, 0.0, 20_000, &config, None);
-        assert_audience(response, (None, 1), 5.215051630563095, 16.915435067841074);
+        // Seen at 14 h, in step with an audience 30% larger: 780, which is below what the
+        // earlier posts reached by 72 h. Against their looks at 14 h it is people.
+        let posted = SINCE + 20 * H;
+        let young = with_earlier(&[post(posted, posted + 14 * H, 780, 26_000)]);
+        let at = |ts: f64| Some(if ts < SINCE as f64 { 20_000 } else { 26_000 });
+        let response = audience_response(&refs(&young), SINCE as f64, 20000, &config, Some(&at));
+        assert_eq!(response.posts, 1);
+        assert!((response.slope - 1.0).abs() < 0.15, "{response:?}");
+        // Seen at 1 h, no earlier post was seen near that age: the post is left out.
+        let early = with_earlier(&[post(posted, posted + H, 300, 26_000)]);
+        let response = audience_response(&refs(&early), SINCE as f64, 20000, &config, Some(&at));
+        assert_eq!((response.verdict, response.posts), (None, 0));
     }
 
     #[test]
-    fn young_posts_and_posts_from_before_the_growth_tell_nothing() {
+    fn posts_from_before_the_growth_and_an_account_without_earlier_posts_tell_nothing() {
         let config = EngineConfig::default();
-        let usual = Usual { median: 600.0, spread: 150.0, posts: 10, log_spread: 0.3 };
-        let posts = [post(SINCE + H, SINCE + 3 * H, 900, 21000), post(SINCE - H, SINCE + 20 * H, 900, 21000)];
-        let response = audience_response(&refs(&posts), &usual, SINCE as f64, 20000, &config, Some(&shown_to));
+        let before = [post(SINCE - H, SINCE + 20 * H, 900, 21000)];
+        let response = audience_response(&refs(&before), SINCE as f64, 20000, &config, Some(&shown_to));
+        assert_audience(response, (None, 0), 0.0, f64::INFINITY);
+        let alone = audience_posts(true);
+        let response = audience_response(&refs(&alone), SINCE as f64, 20000, &config, Some(&shown_to));
         assert_audience(response, (None, 0), 0.0, f64::INFINITY);
     }
+
+    #[test]
+    fn the_odds_for_people_grow_with_the_evidence_not_with_the_distance_in_errors() {
+        let config = EngineConfig::default(); // h1 = newcomer_engagement = 0.25
+        let response = |slope, standard_error| AudienceResponse { verdict: None, posts: 2, slope, standard_error };
+        assert_close(response(1.125, 0.5).log_likelihood_ratio(&config), 1.0);
+        assert_close(response(-0.875, 0.5).log_likelihood_ratio(&config), -1.0);
+        // Ten errors below the midpoint, from posts that say little: weak odds, no verdict.
+        let weak = response(0.125 - 10.0 * 4.0, 4.0);
+        assert!(weak.log_likelihood_ratio(&config).abs() < config.audience_log_odds);
+        assert_eq!(verdict_of(weak.log_likelihood_ratio(&config), &config), None);
+        assert_eq!(verdict_of(3.0, &config), Some(AudienceVerdict::Followed));
+        assert_eq!(verdict_of(-3.0, &config), Some(AudienceVerdict::NotFollowed));
+        assert_eq!(AudienceResponse { posts: 0, ..response(1.0, 0.1) }.log_likelihood_ratio(&config), 0.0);
+    }
+
+    const SLOPE_FOLLOWED: f64 = 1.0442834610885747;
+    const SLOPE_FLAT: f64 = 0.04453972468557612;
+    const ERROR_FOLLOWED: f64 = 0.049974372414355824;
+
 }

@@ -29,10 +29,12 @@
 //!     1 / sqrt(sum x^2 / sigma^2))
 //!         beta = 0    the new followers do not touch the posts that were there (bought)
 //!         beta = 1    each newcomer engages with a post as its own audience did
-//!     verdict     "followed" once (beta - h1 / 2) / se >= audience_z, "not_followed" once it
-//!                 is <= -audience_z, where h1 = newcomer_engagement: people who arrive after
-//!                 a post was published engage with it at least that share as often as its
-//!                 audience did. Before that there is none (each new look can settle it).
+//!     verdict     the log likelihood ratio of beta = h1 (people) against beta = 0 (bought),
+//!                 (beta - h1 / 2) h1 / se^2, where h1 = newcomer_engagement: people who
+//!                 arrive after a post was published engage with it at least that share as
+//!                 often as its audience did. "followed" once it is >= audience_log_odds,
+//!                 "not_followed" once it is <= -audience_log_odds; before that there is
+//!                 none (each new look can settle it).
 //! ```
 //!
 //! Worked example. An account at 97,400 followers; its posts normally grow by 7% between
@@ -50,7 +52,7 @@
 //! (streams/core/maturity.py, since removed).
 
 use super::config::{EngineConfig, HOUR};
-use super::explain::AudienceVerdict;
+use super::explain::{verdict_of, AudienceVerdict};
 use super::stats::{py_max, py_min, py_sum};
 use super::windows::PostObservation;
 
@@ -78,6 +80,25 @@ pub struct NewcomerResponse {
     pub newcomers: f64,
     /// the mean log lift of the judged pairs over their maturity curve
     pub lift: f64,
+}
+
+impl NewcomerResponse {
+    /// ln P(pairs | people) - ln P(pairs | bought): beta = newcomer_engagement against
+    /// beta = 0 (0 without pairs); see `newcomer_log_likelihood_ratio`.
+    pub fn log_likelihood_ratio(&self, config: &EngineConfig) -> f64 {
+        if self.pairs == 0 {
+            return 0.0;
+        }
+        newcomer_log_likelihood_ratio(self.slope, self.standard_error, config.newcomer_engagement)
+    }
+}
+
+/// beta = h1 against beta = 0, for beta measured with normal errors: (beta - h1 / 2) h1 / se^2.
+fn newcomer_log_likelihood_ratio(slope: f64, error: f64, h1: f64) -> f64 {
+    if !error.is_finite() || error <= 0.0 {
+        return 0.0;
+    }
+    (slope - h1 / 2.0) * h1 / (error * error)
 }
 
 /// Two looks of one post.
@@ -179,16 +200,9 @@ pub fn newcomer_response(
     }
     let slope = sxy / sxx;
     let error = 1.0 / sxx.sqrt();
-    let z = (slope - config.newcomer_engagement / 2.0) / error;
-    let verdict = if z >= config.audience_z {
-        Some(AudienceVerdict::Followed)
-    } else if z <= -config.audience_z {
-        Some(AudienceVerdict::NotFollowed)
-    } else {
-        None
-    };
+    let h1 = config.newcomer_engagement;
     NewcomerResponse {
-        verdict,
+        verdict: verdict_of(newcomer_log_likelihood_ratio(slope, error, h1), config),
         pairs: judged,
         controls: controls.len(),
         slope,
