@@ -13,6 +13,18 @@
 //! side: a short one (24h: steps and bursts) and a long one (72h, stricter baseline
 //! cut-off: drip-fed purchases that never jump). Drops never count.
 //!
+//! Hourly rates summed as if independent understate what days of organic growth can add
+//! up to when it comes in bursts (good posts) or its pace drifts. So a window of a day or
+//! more is also held to the account's own growth over earlier windows of its length
+//! (`window_pace`, from its daily looks): the expected growth is at least their median,
+//! and the threshold at least `k` times their spread (1.4826 * MAD):
+//!
+//! ```text
+//!     earlier 3-day growths     906  906  906  ...  (one burst of 906 every third day)
+//!     this 3-day window         906    expected 906: no excess (hourly rates predict 0)
+//!     the same with a drip      906 + 2,952 bought: excess 2,952 >= threshold 600: spike
+//! ```
+//!
 //! An episode opens with one alert and stays open while growth keeps exceeding; it closes
 //! after `episode_cooldown_s` without exceedance, and later windows may not reach back
 //! before it, so one purchase is one alert.
@@ -25,7 +37,7 @@
 use sha2::{Digest, Sha256};
 
 use super::classify::classify;
-use super::config::{EngineConfig, HOUR};
+use super::config::{EngineConfig, DAY, HOUR};
 use super::counts::{display_unit, shown_from};
 use super::mentions::MentionBook;
 use super::output::Alert;
@@ -166,7 +178,7 @@ fn short_test(state: &mut AccountState, config: &EngineConfig, guard_ts: f64) ->
         if excess < pre {
             continue;
         }
-        let hit = test(config, Window::Short, t, followers, ref_ts as f64, ref_followers, baseline, sigma, &state.platform);
+        let hit = test(config, Window::Short, state, ref_ts as f64, ref_followers, baseline, sigma);
         if hit.is_some() {
             found = hit;
         }
@@ -196,42 +208,42 @@ fn long_test(state: &mut AccountState, config: &EngineConfig, guard_ts: f64) -> 
         return None;
     }
     let sigma = sigma_of(&baseline, followers, config);
-    test(config, Window::Long, t, followers, ref_ts as f64, ref_followers, baseline, sigma, &state.platform)
+    test(config, Window::Long, state, ref_ts as f64, ref_followers, baseline, sigma)
 }
 
-#[allow(clippy::too_many_arguments)]
 fn test(
     config: &EngineConfig,
     window: Window,
-    t: f64,
-    followers: i64,
+    state: &AccountState,
     ref_ts: f64,
     ref_followers: i64,
     baseline: Baseline,
     sigma: f64,
-    platform: &str,
 ) -> Option<Exceedance> {
-    let measured = measure(config, window, t, followers, ref_ts, ref_followers, baseline, sigma, platform);
+    let measured = measure(config, window, state, ref_ts, ref_followers, baseline, sigma);
     (measured.excess >= measured.threshold).then_some(measured)
 }
 
 /// Growth from the reference to now above the baseline, and the threshold it is held to.
-#[allow(clippy::too_many_arguments)]
+///
+/// A window of a day or more is also held to the account's own growth over windows of
+/// its length before it (`window_pace`): organic growth that comes in bursts, or whose
+/// pace drifts over weeks, grows over days by more than hourly rates, summed as if they
+/// were independent, allow.
 fn measure(
     config: &EngineConfig,
     window: Window,
-    t: f64,
-    followers: i64,
+    state: &AccountState,
     ref_ts: f64,
     ref_followers: i64,
     baseline: Baseline,
     sigma: f64,
-    platform: &str,
 ) -> Exceedance {
+    let (t, followers, platform) = (state.latest_ts, state.followers, state.platform.as_str());
     let hours = py_max((t - ref_ts) / HOUR, 1.0 / 60.0);
     // A shrinking baseline (e.g. bought followers being removed) must not turn a flat
     // follower count into "growth above expectation".
-    let expected = py_max(baseline.median_per_hour, 0.0) * hours;
+    let mut expected = py_max(baseline.median_per_hour, 0.0) * hours;
     // A count that may be a display rounding is a range (counts.rs): the least growth
     // the two ranges allow is what counts.
     let shown = shown_from(platform);
@@ -242,11 +254,65 @@ fn measure(
         Window::Short => config.short_min_relative,
         Window::Long => config.long_min_relative,
     };
-    let threshold = py_max(
+    let mut threshold = py_max(
         py_max(config.min_excess_followers as f64, relative * ref_followers as f64),
         config.sigma_k * sigma * hours.sqrt(),
     );
+    let mut excess = excess;
+    if hours * HOUR >= DAY {
+        if let Some(pace) = window_pace(state, ref_ts, t - ref_ts, config) {
+            if pace.centre > expected {
+                excess -= pace.centre - expected;
+                expected = pace.centre;
+            }
+            threshold = py_max(threshold, config.sigma_k * pace.spread);
+        }
+    }
     Exceedance { window, ref_ts, ref_followers, excess, threshold, expected, baseline, sigma }
+}
+
+/// Past windows of a length needed before an account's own growth over them is used.
+pub const MIN_PACE_WINDOWS: usize = 5;
+
+/// The account's growth over windows of `span_s` that ended before `before_ts`.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct WindowPace {
+    /// median growth over such a window
+    pub centre: f64,
+    /// 1.4826 x MAD of it
+    pub spread: f64,
+    pub windows: usize,
+}
+
+/// Growth over every span of `span_s` between two of the account's daily observations
+/// (scaled to exactly `span_s`; one per day it ends on) that ended by `before_ts`,
+/// leaving out spans with a suspected purchase in them (bought followers are not its
+/// pace). None with fewer than `MIN_PACE_WINDOWS`.
+pub(crate) fn window_pace(state: &AccountState, before_ts: f64, span_s: f64, config: &EngineConfig) -> Option<WindowPace> {
+    let days: Vec<(i64, i64)> = state.daily.ordered().filter(|&(ts, _)| ts as f64 <= before_ts).collect();
+    let mut growths = Vec::new();
+    for (k, &(t1, f1)) in days.iter().enumerate() {
+        let start = days[..k].partition_point(|&(ts, _)| ts as f64 <= t1 as f64 - span_s);
+        let Some(&(t0, f0)) = start.checked_sub(1).map(|i| &days[i]) else { continue };
+        let dt = (t1 - t0) as f64;
+        if dt <= 0.0 || dt > span_s + DAY {
+            continue; // the account went unobserved for more than a day around it
+        }
+        let bought = state.purchase_alerts.iter().any(|&alert| {
+            let alert = alert as f64;
+            t0 as f64 <= alert && alert <= t1 as f64 + config.short_window_s
+        });
+        if !bought {
+            growths.push((f1 - f0) as f64 * span_s / dt);
+        }
+    }
+    if growths.len() < MIN_PACE_WINDOWS {
+        return None;
+    }
+    growths.sort_unstable_by(f64::total_cmp);
+    let centre = median_of_sorted(&growths);
+    let spread = MAD_TO_SIGMA * median_deviation_of_sorted(&growths, centre);
+    Some(WindowPace { centre, spread, windows: growths.len() })
 }
 
 /// A tenth of the hourly rates is cut off each end for the trimmed mean.
@@ -408,17 +474,7 @@ fn open_episode(
 /// The exceedance measured again from the latest bucket at or before `start_ts`.
 pub(crate) fn rebased(state: &AccountState, config: &EngineConfig, found: Exceedance, start_ts: f64) -> Exceedance {
     let Some((earlier_ts, earlier_followers)) = state.hourly.at_or_before(start_ts) else { return found };
-    measure(
-        config,
-        found.window,
-        state.latest_ts,
-        state.followers,
-        earlier_ts as f64,
-        earlier_followers,
-        found.baseline,
-        found.sigma,
-        &state.platform,
-    )
+    measure(config, found.window, state, earlier_ts as f64, earlier_followers, found.baseline, found.sigma)
 }
 
 /// Time of the observation ending the biggest single rise: the episode's onset.
@@ -483,6 +539,56 @@ mod tests {
             last_exceed_ts: T0 + 41 * H + 60,
             alert_ts: T0 + 41 * H + 60,
         }
+    }
+
+    /// Hourly looks for 24 days at an account whose organic growth comes in bursts: 906
+    /// followers over six hours every third day, nothing in between; `drip` more per hour
+    /// over the last three days.
+    fn bursty(drip: i64) -> AccountState {
+        let mut followers = 20_011;
+        let mut counts = Vec::new();
+        for h in 0..24 * 24 {
+            if h % 72 >= 30 && h % 72 < 36 {
+                followers += 151;
+            }
+            if h >= 21 * 24 {
+                followers += drip;
+            }
+            counts.push((T0 + h * H + 60, followers));
+        }
+        account("tiktok:bursty", &counts)
+    }
+
+    #[test]
+    fn a_long_window_is_held_to_the_accounts_own_growth_over_windows_of_its_length() {
+        let config = EngineConfig::default();
+        let mut state = bursty(0);
+        // Hourly rates are 0 but for the bursts: summed as if independent, three days of
+        // them predict nothing, and the 906 of one burst is a spike (3% of 20,000 is 600).
+        let pace = window_pace(&state, state.latest_ts - 3.0 * DAY, 3.0 * DAY, &config);
+        assert_eq!(pace, Some(WindowPace { centre: 906.0, spread: 0.0, windows: 18 }));
+        // Every earlier three days grew by one burst: this one did too.
+        assert_eq!(find_exceedance(&mut state, &config, 0.0), None);
+        // Without the days before it (the daily looks), the same burst is a long-window spike.
+        let mut forgotten = bursty(0);
+        forgotten.daily = crate::engine::windows::BucketRing::new(DAY, config.daily_buckets_kept);
+        assert_eq!(long_test(&mut forgotten, &config, 0.0).map(|f| f.expected), Some(0.0));
+        // Bought followers on top (41 an hour for three days) are still a spike.
+        let mut dripped = bursty(41);
+        assert!(find_exceedance(&mut dripped, &config, 0.0).is_some());
+        let long = long_test(&mut dripped, &config, 0.0).map(|f| (f.expected, f.excess >= 2_000.0));
+        assert_eq!(long, Some((906.0, true)));
+        // Too short a history (fewer than MIN_PACE_WINDOWS such windows): no pace.
+        assert_eq!(window_pace(&state, (T0 + 7 * 24 * H) as f64, 3.0 * DAY, &config), None);
+    }
+
+    #[test]
+    fn windows_with_a_suspected_purchase_in_them_are_not_the_accounts_pace() {
+        let config = EngineConfig::default();
+        let mut state = bursty(0);
+        state.purchase_alerts.push(T0 + 10 * 24 * H);
+        let pace = window_pace(&state, state.latest_ts - 3.0 * DAY, 3.0 * DAY, &config);
+        assert_eq!(pace.map(|p| p.windows), Some(14)); // of 18
     }
 
     #[test]
