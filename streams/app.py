@@ -298,4 +298,4 @@ def _register_gauges(worker: Worker) -> None:
         # Faust sends this once the assigned changelog partitions are read to their highwaters
         # and applied (faust/tables/recovery.py on_recovery_completed), before "Worker ready".
         metrics.rebalanced([(tp.topic, tp.partition) for tp in app.consumer.assignment() if tp.topic in inputs])
-        metrics.tables_recovered(len(worker.accounts.table.data))
+        metrics.tables_recovered()

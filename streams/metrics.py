@@ -363,10 +363,9 @@ class Metrics:
     def set_state_size(self, nbytes: int) -> None:
         self.state_size.set(nbytes)
 
-    def tables_recovered(self, accounts: int, *, now: float | None = None) -> None:
-        """The tables hold everything their changelogs had for this assignment: when, and how many accounts."""
+    def tables_recovered(self, *, now: float | None = None) -> None:
+        """The tables hold everything their changelogs had for this assignment (now)."""
         self.tables_recovered_time.set(time.time() if now is None else now)
-        self.accounts_tracked.set(accounts)
 
     def mark_started(self, version: str, *, now: float | None = None) -> None:
         self.build_info.labels(version=version, python_version=_platform.python_version()).set(1)

@@ -135,13 +135,11 @@ def test_state_gauges_and_lifecycle(metrics: Metrics, registry: CollectorRegistr
     assert value("nichewatch_worker_running") == 0
 
 
-def test_tables_recovered_says_when_and_how_many_accounts(metrics: Metrics, registry: CollectorRegistry) -> None:
+def test_tables_recovered_says_when(metrics: Metrics, registry: CollectorRegistry) -> None:
     value = registry.get_sample_value
     assert value("nichewatch_tables_recovered_time_seconds") == 0
-    metrics.set_accounts_tracked(5)
-    metrics.tables_recovered(200_000, now=1_700_000_123.5)
+    metrics.tables_recovered(now=1_700_000_123.5)
     assert value("nichewatch_tables_recovered_time_seconds") == 1_700_000_123.5
-    assert value("nichewatch_accounts_tracked") == 200_000
 
 
 def test_label_values_past_the_cap_fold_into_other(registry: CollectorRegistry) -> None:
