@@ -58,10 +58,12 @@
 //!                               does not (it is then judged on all the growth since)
 //! ```
 //!
-//! When the audience hold runs out with still too little to tell, the verdict goes the
-//! way the posts lean (`toward_people`): an accusation needs evidence against the new
-//! followers, not only the absence of proof for them. Without any post to read there is
-//! none, and the growth is not called a purchase.
+//! The odds against people that decide a purchase shrink as the hold runs out (`by_lean`:
+//! a truncated sequential test, from ln 19 at first sight to none at the end), so a lean
+//! that persists decides sooner than the hold's end. When the hold runs out, the verdict
+//! goes the way the posts lean (`toward_people`): an accusation needs evidence against the
+//! new followers, not only the absence of proof for them. Without any post to read there
+//! is none, and the growth is not called a purchase.
 //!
 //! Worked example (the odds of `toward_people`, h1 = newcomer_engagement = 0.25). Three
 //! posts since a press article, each against the account's posts at its age, give a slope
@@ -278,17 +280,14 @@ pub fn classify(
         return Verdict::decided(Classification::OrganicBreakout, reasons);
     }
     if gradual {
-        if lean.is_some_and(|odds| odds <= -config.audience_log_odds) {
-            return Verdict::decided(Classification::SuspectedPurchase, reasons).with_purchase_tells();
-        }
-        // Still too little to tell when the hold runs out: the verdict goes the way the
-        // posts lean. An accusation needs evidence against the new followers, not only the
-        // absence of proof for them: without a post to read there is none.
-        if lean.is_none_or(|odds| odds > 0.0) {
-            return Verdict::held(Classification::OrganicBreakout, reasons, true, config.audience_hold_s);
-        }
-        return Verdict::held(Classification::SuspectedPurchase, reasons, true, config.audience_hold_s)
-            .with_purchase_tells();
+        let waited = state.pending_since.map_or(0.0, |since| t - since as f64);
+        return match by_lean(lean, waited, config) {
+            Lean::Purchase => Verdict::decided(Classification::SuspectedPurchase, reasons).with_purchase_tells(),
+            Lean::HeldOrganic => Verdict::held(Classification::OrganicBreakout, reasons, true, config.audience_hold_s),
+            Lean::HeldPurchase => {
+                Verdict::held(Classification::SuspectedPurchase, reasons, true, config.audience_hold_s).with_purchase_tells()
+            }
+        };
     }
     // The purchase tell-tales close the evidence of every verdict below.
     // A rise between two looks hours apart may be the first hours of people arriving (a
@@ -310,6 +309,29 @@ pub fn classify(
     }
     Verdict::held(Classification::SuspectedPurchase, reasons, gradual, config.classification_hold_s)
         .with_purchase_tells()
+}
+
+/// What the posts' lean (`toward_people`) makes of unexplained gradual growth.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Lean {
+    Purchase,
+    /// organic unless the posts say otherwise before the hold runs out
+    HeldOrganic,
+    HeldPurchase,
+}
+
+/// The lean after `waited` of the audience hold. The odds against people that decide a
+/// purchase shrink as the hold runs out, from `audience_log_odds` to none (a truncated
+/// sequential test): then any lean against people does. An accusation needs evidence
+/// against the new followers, not only the absence of proof for them: without a post to
+/// read there is none, and the growth is held as organic (published so when the hold ends).
+fn by_lean(lean: Option<f64>, waited: f64, config: &EngineConfig) -> Lean {
+    let needed = config.audience_log_odds * py_max(1.0 - waited / config.audience_hold_s, 0.0);
+    match lean {
+        Some(odds) if odds < 0.0 && odds <= -needed => Lean::Purchase,
+        Some(odds) if odds <= 0.0 => Lean::HeldPurchase,
+        _ => Lean::HeldOrganic,
+    }
 }
 
 /// Did followers keep rising beyond the account's pace after the largest step?
@@ -874,6 +896,19 @@ mod tests {
         // Flat engagement on the new posts is: (0 - 0.125) 0.25 / 0.01 = -3.125, past -ln 19.
         let flat = toward_people(&audience(4, 0.0, 0.1), &newcomers(0, 0.0, 0.1), &config).unwrap_or(0.0);
         assert!(flat <= -config.audience_log_odds, "{flat}");
+    }
+
+    #[test]
+    fn the_odds_a_purchase_needs_shrink_as_the_hold_runs_out() {
+        let config = EngineConfig::default(); // audience_log_odds ln 19 = 2.94, hold 72 h
+        let hold = config.audience_hold_s;
+        assert_eq!(by_lean(Some(-3.0), 0.0, &config), Lean::Purchase);
+        assert_eq!(by_lean(Some(-1.5), 0.0, &config), Lean::HeldPurchase);
+        assert_eq!(by_lean(Some(-1.5), 0.5 * hold, &config), Lean::Purchase); // needs 1.47 by then
+        assert_eq!(by_lean(Some(-0.1), hold, &config), Lean::Purchase);
+        assert_eq!(by_lean(Some(0.0), 0.0, &config), Lean::HeldPurchase);
+        assert_eq!(by_lean(Some(0.5), hold, &config), Lean::HeldOrganic);
+        assert_eq!(by_lean(None, 2.0 * hold, &config), Lean::HeldOrganic); // no post to read
     }
 
     fn assert_close(value: Option<f64>, expected: f64) {
