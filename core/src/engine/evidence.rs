@@ -211,7 +211,8 @@ fn audience_evidence(audience: &AudienceResponse) -> Evidence {
         "engagement_follows_followers",
         py_round(audience.slope, 3),
         format!(
-            "{} post(s) since the growth began: interactions moved {}x as far as followers did (log scale, +/- {}); {}",
+            "{} post(s) since the growth began, each against the account's earlier posts at its age: interactions \
+             moved {}x as far as followers did (log scale, +/- {}); {}",
             audience.posts,
             fixed(audience.slope, 2),
             fixed(audience.standard_error, 2),
@@ -224,7 +225,8 @@ fn newcomer_evidence(newcomers: &NewcomerResponse) -> Evidence {
     let how = match newcomers.verdict {
         Some(AudienceVerdict::Followed) => "posts already published gained with the new followers: they are people",
         Some(AudienceVerdict::NotFollowed) => {
-            "posts already published grew only as posts of their age do: the new followers do not engage"
+            "posts already published grew only as posts of their age do: no sign of the new followers there \
+             (people need not go back to older posts)"
         }
         None => "too little to tell yet",
     };
