@@ -1,6 +1,7 @@
 """Types of nichewatch's native core (the Rust crate in core/, built by maturin)."""
 
 from collections.abc import Callable, Iterable
+from typing import Protocol
 
 from schemas.events import AccountSnapshot, Post
 
@@ -26,6 +27,12 @@ def validate_batch(values: Iterable[bytes | None], now: float | None = None) -> 
 def state_as_json(raw: bytes) -> bytes:
     """An account state in either format as format 1 JSON (AccountState.from_bytes reads it)."""
 
+class _Fetched(Protocol):
+    """A consumed record (aiokafka's ConsumerRecord): what process_records reads of it."""
+
+    key: bytes | None
+    value: bytes | None
+
 class NativeEngine:
     """The detection engine of streams.core.engine, in Rust: one call per fetched batch.
 
@@ -46,7 +53,7 @@ class NativeEngine:
         """Decode and apply the values in order: (encoded alerts and profiles, dead letters)."""
     def process_records(
         self,
-        records: Iterable[tuple[bytes | None, bytes | None]],
+        records: Iterable[tuple[bytes | None, bytes | None] | _Fetched],
         partition: int = 0,
         now: float | None = None,
         wall: float | None = None,
@@ -85,6 +92,8 @@ class NativeEngine:
         """Cohorts shared by a cluster from now on (ClusterCohorts): summaries in, contributions out."""
     def take_cohort_contributions(self) -> list[tuple[str, str, str | None, int | None, int]]:
         """(niche, account_id, tier, bin, version) queued since the last call (tier, bin None: left the niche)."""
+    def take_cohort_contribution_records(self) -> list[tuple[bytes, bytes]]:
+        """take_cohort_contributions as niches.cohort-contributions records: (niche, CohortContribution JSON)."""
     def set_cohort_summary(self, niche: str, tiers: dict[str, list[int]]) -> None:
         """Replace the niche's histograms with the cluster's summary (ValueError for an unknown tier)."""
     def remove_cohort_niche(self, niche: str) -> None: ...

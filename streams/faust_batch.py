@@ -111,19 +111,12 @@ class BatchConsumer(aiokafka_driver.Consumer):
                         await self.wait_first(self.callback(self._to_message(tp, record)), self.suspend_flow.wait())
                         read_offset[tp] = record.offset
                     continue
-                previous = last
-                contiguous = batch[-1].offset - batch[0].offset == len(batch) - 1
-                if not contiguous or (previous and batch[0].offset - previous > 1):
-                    for record in batch:  # offsets missing in between: compaction, txn markers
-                        if previous and record.offset - previous > 1:
-                            await self._add_gap(tp, previous + 1, record.offset)
-                        previous = record.offset
                 todo.append((tp, batch))
             if generation != app.consumer_generation_id or not self.flow_active:
                 continue  # a rebalance happened while we awaited: Faust re-seeks, drop this fetch
             for tp, batch in todo:  # synchronous from here to the acks
                 handlers[tp.topic](tp, batch)
-                self._ack_offsets(tp, [r.offset for r in batch])
+                self._ack_through(tp, batch[-1].offset, len(batch))
                 read_offset[tp] = batch[-1].offset
             if todo:
                 # Outputs (alerts, profiles) leave now rather than at the next commit: up to a
@@ -157,13 +150,29 @@ class BatchConsumer(aiokafka_driver.Consumer):
             received[tp] = time.monotonic()
         await self.wait_first(self.callback(self._to_message(tp, batch[-1])), self.suspend_flow.wait())
 
-    def _ack_offsets(self, tp: TP, offsets: list[int]) -> None:
-        """``Consumer.ack`` for a whole batch (faust/transport/consumer.py ``ack``)."""
-        committed, index = self._committed_offset[tp], self._acked_index[tp]
-        new = [o for o in offsets if (committed is None or o >= committed) and o not in index]
-        index.update(new)
-        self._acked[tp].extend(new)
-        self._n_acked += len(new)
+    def _ack_through(self, tp: TP, offset: int, count: int) -> None:
+        """``Consumer.ack`` of every record of a batch topic's partition up to ``offset``.
+
+        A batch topic's records are handled in offset order, a fetched batch whole, so what
+        is done is a prefix of the partition: it is kept as its last offset (in Faust's
+        ``_acked[tp]``, which a revocation drops) rather than one entry per record, and
+        ``_new_offset`` commits past it. Offsets missing in between (compaction,
+        transaction markers) are covered without ``_add_gap``.
+        """
+        acked = self._acked[tp]
+        if not acked or offset > acked[-1]:
+            acked[:] = [offset]
+        self._n_acked += count
+
+    def _new_offset(self, tp: TP) -> int | None:
+        if tp.topic not in self.app.batch_handlers:  # type: ignore[attr-defined]
+            return super()._new_offset(tp)
+        acked = self._acked[tp]
+        if not acked:
+            return None
+        offset = acked.pop() + 1
+        acked.clear()
+        return offset
 
     def _filter_committable_offsets(self, tps: Iterable[TP]) -> Any:
         for flushable in self.app.flushables:  # type: ignore[attr-defined]

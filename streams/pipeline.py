@@ -29,10 +29,8 @@ from typing import Any, NamedTuple, Protocol
 
 import orjson
 
-from schemas.codec import MAX_PAYLOAD_BYTES, DecodeError, ModelT, decode_model, encode
+from schemas.codec import MAX_PAYLOAD_BYTES, DecodeError, ModelT, decode_model
 from schemas.events import SCHEMA_VERSION
-from schemas.cluster import CohortContribution
-from streams.core.cohorts import Contribution
 from streams.dlq import BadRecord
 from streams.metrics import NO_NICHE, UNKNOWN_PLATFORM, DlqReason, Metrics, SkipReason
 from streams.native_engine import NativeWorkerEngine, panics_as_errors
@@ -137,15 +135,6 @@ def dead_letter(result: BatchResult, metrics: Metrics, record: Record, reason: s
     result.dead_letters.append(DeadLetter(record, reason, kind))
     metrics.dlq_written(kind)
     metrics.ingested(UNKNOWN_PLATFORM, NO_NICHE, "invalid")
-
-
-def contribution_records(contributions: Iterable[Contribution]) -> list[Outgoing]:
-    """Cohort contributions as niches.cohort-contributions records, keyed by niche."""
-    out = []
-    for c in contributions:
-        record = CohortContribution(niche=c.niche, account_id=c.account_id, tier=c.tier, bin=c.bin, version=c.version)  # type: ignore[arg-type]
-        out.append(Outgoing(c.niche.encode(), encode(record)))
-    return out
 
 
 def tag_observation_batches(encoded: Iterable[bytes]) -> list[Outgoing]:
@@ -268,10 +257,10 @@ class Pipeline:
             fetched = batch[index]
             return Record(topic, partition, fetched.offset, fetched.key, fetched.value)
 
-        return self._process(topic, partition, [(r.key, r.value) for r in batch], record, now)
+        return self._process(topic, partition, batch, record, now)  # the engine reads .key and .value
 
     def _process(
-        self, topic: str, partition: int, pairs: list[tuple[bytes | None, bytes | None]],
+        self, topic: str, partition: int, pairs: list[tuple[bytes | None, bytes | None]] | list[Fetched],
         record: Callable[[int], Record], now: float | None,
     ) -> BatchResult:
         result = BatchResult()
@@ -363,9 +352,9 @@ class Pipeline:
             count_profile(self.metrics, first, second, third)
 
     def _take_cluster_records(self, result: BatchResult) -> None:
-        contributions = self.engine.native.take_cohort_contributions()
+        contributions = self.engine.native.take_cohort_contribution_records()  # encoded in the engine
         if contributions:
-            result.contributions += contribution_records(Contribution(*c) for c in contributions)
+            result.contributions += [Outgoing(key, value) for key, value in contributions]
         parts = self.engine.native.take_tag_observation_parts()  # encoded in the engine
         if parts:
             result.tag_observations += tag_observation_batches(parts)

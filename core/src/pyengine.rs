@@ -4,6 +4,8 @@
 //! contract, applies the events in order and returns the encoded outputs and the dead
 //! letters. State is read and written as the Python engine's JSON state format.
 
+use std::io::Write;
+
 use pyo3::exceptions::{PyKeyError, PyTypeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyDict, PyList, PyTuple};
@@ -139,6 +141,16 @@ fn described<'py>(py: Python<'py>, output: &Output) -> PyResult<Bound<'py, PyTup
     }
 }
 
+/// `,"name":value` appended to a JSON object being written, with serde_json's escaping
+/// and number format (the bytes `serde_json::json!` gives).
+macro_rules! json_field {
+    ($out:expr, $name:literal, $value:expr) => {{
+        let out: &mut Vec<u8> = $out;
+        out.extend_from_slice(concat!(",\"", $name, "\":").as_bytes());
+        serde_json::to_writer(&mut *out, $value).map_err(|e| PyValueError::new_err(e.to_string()))
+    }};
+}
+
 #[pymethods]
 impl NativeEngine {
     /// `config`: `dataclasses.asdict(EngineConfig(...))` (defaults when omitted);
@@ -184,7 +196,8 @@ impl NativeEngine {
     }
 
     /// One fetched batch of a partition of the input topics, as the worker sees it
-    /// (crate::engine::batch): `records` are `(key, value)` pairs; `load(account_id)` gives
+    /// (crate::engine::batch): `records` are `(key, value)` pairs or objects with `key`
+    /// and `value` attributes (aiokafka's ConsumerRecord); `load(account_id)` gives
     /// the table's state of an account the engine does not hold (bytes in either state
     /// format, or None); `wall` is the clock for latencies (now when omitted).
     ///
@@ -207,10 +220,16 @@ impl NativeEngine {
     ) -> PyResult<Bound<'py, PyTuple>> {
         let now_us = crate::wall_clock_us(now);
         let wall = wall.unwrap_or(now_us as f64 / 1e6);
+        let (key_name, value_name) = (pyo3::intern!(py, "key"), pyo3::intern!(py, "value"));
         let mut held: Vec<HeldRecord<'py>> = Vec::new();
         for item in records.try_iter()? {
-            let (key, value): HeldRecord<'py> = item?.extract()?;
-            held.push((key, value));
+            let item = item?;
+            // A (key, value) pair, or a consumed record as aiokafka hands it over.
+            let pair: HeldRecord<'py> = match item.cast::<PyTuple>() {
+                Ok(pair) => pair.extract()?,
+                Err(_) => (item.getattr(key_name)?.extract()?, item.getattr(value_name)?.extract()?),
+            };
+            held.push(pair);
         }
         let raw: Vec<RawRecord<'_>> =
             held.iter().map(|(k, v)| (k.as_ref().map(|b| b.as_bytes()), v.as_ref().map(|b| b.as_bytes()))).collect();
@@ -328,27 +347,25 @@ impl NativeEngine {
         self.engine.tag_outbox.get_or_insert_with(Vec::new);
     }
 
-    /// The queued tag observations, oldest first: `(post_id, tags, niches, account_id,
-    /// followers, rate, weight, ts)`.
     /// The queued tag observations, oldest first, each encoded as a
     /// `schemas.cluster.TagObservation` record (what a `TagObservations` record lists).
     fn take_tag_observation_parts<'py>(&mut self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
         let list = PyList::empty(py);
         if let Some(outbox) = self.engine.tag_outbox.as_mut() {
+            let mut part = Vec::with_capacity(256);
             for o in outbox.drain(..) {
-                let part = serde_json::json!({
-                    "schema_version": crate::engine::output::SCHEMA_VERSION,
-                    "kind": "tag_observation",
-                    "post_id": o.post_id,
-                    "account_id": o.account_id,
-                    "tags": o.tags,
-                    "niches": o.niches,
-                    "followers": o.followers,
-                    "rate": o.rate,
-                    "weight": o.weight,
-                    "ts": o.ts,
-                });
-                list.append(PyBytes::new(py, &serde_json::to_vec(&part).unwrap_or_default()))?;
+                part.clear();
+                write!(part, "{{\"schema_version\":{},\"kind\":\"tag_observation\"", crate::engine::output::SCHEMA_VERSION)?;
+                json_field!(&mut part, "post_id", &o.post_id)?;
+                json_field!(&mut part, "account_id", &o.account_id)?;
+                json_field!(&mut part, "tags", &o.tags)?;
+                json_field!(&mut part, "niches", &o.niches)?;
+                json_field!(&mut part, "followers", &o.followers)?;
+                json_field!(&mut part, "rate", &o.rate)?;
+                json_field!(&mut part, "weight", &o.weight)?;
+                json_field!(&mut part, "ts", &o.ts)?;
+                part.push(b'}');
+                list.append(PyBytes::new(py, &part))?;
             }
         }
         Ok(list)
@@ -378,6 +395,25 @@ impl NativeEngine {
         let list = PyList::empty(py);
         for c in self.engine.cohorts.take_outbox() {
             list.append((c.niche, c.account_id, c.tier.map(Tier::as_str), c.bin, c.version))?;
+        }
+        Ok(list)
+    }
+
+    /// `take_cohort_contributions`, each as `(key, value)` of a niches.cohort-contributions
+    /// record: the niche, and the `schemas.cluster.CohortContribution` as its JSON.
+    fn take_cohort_contribution_records<'py>(&mut self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
+        let list = PyList::empty(py);
+        let mut value = Vec::with_capacity(160);
+        for c in self.engine.cohorts.take_outbox() {
+            value.clear();
+            write!(value, "{{\"schema_version\":{},\"kind\":\"cohort_contribution\"", crate::engine::output::SCHEMA_VERSION)?;
+            json_field!(&mut value, "niche", &c.niche)?;
+            json_field!(&mut value, "account_id", &c.account_id)?;
+            json_field!(&mut value, "tier", &c.tier.map(Tier::as_str))?;
+            json_field!(&mut value, "bin", &c.bin)?;
+            json_field!(&mut value, "version", &c.version)?;
+            value.push(b'}');
+            list.append((PyBytes::new(py, c.niche.as_bytes()), PyBytes::new(py, &value)))?;
         }
         Ok(list)
     }

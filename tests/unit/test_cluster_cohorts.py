@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from schemas.cluster import CohortContribution
+from schemas.codec import decode_model, encode
 from schemas.events import AccountSnapshot, NicheDefinition, Post
 from streams.core import Engine
 from streams.core.cohorts import CohortAggregate, Contribution
@@ -132,3 +134,17 @@ def test_observed_time_is_read_from_an_input_record_and_garbage_has_none() -> No
     assert observed_ts(b'{"observed_at":"2026-03-01T01:00:00+01:00"}') == 1772323200.0
     for bad in (None, b"", b"\xff", b"[]", b'{"observed_at": 5}', b'{"observed_at":"soon"}'):
         assert observed_ts(bad) is None
+
+
+def test_contribution_records_encoded_by_the_engine_are_the_contract_models_bytes_keyed_by_niche() -> None:
+    _, described = _engines()
+    _, encoded = _engines()  # the same events: the same contributions, taken encoded
+    expected = [
+        (c.niche.encode(), encode(CohortContribution(niche=c.niche, account_id=c.account_id, tier=c.tier, bin=c.bin,
+                                                      version=c.version)))  # type: ignore[arg-type]
+        for c in _contributions(described)
+    ]
+    records = encoded.native.take_cohort_contribution_records()
+    assert records == expected and any(b'"tier":null' in value for _key, value in records)
+    assert all(decode_model(value, CohortContribution).niche.encode() == key for key, value in records)
+    assert encoded.native.take_cohort_contribution_records() == []  # taken once

@@ -8,6 +8,8 @@
 //! event the state already holds exactly is counted `duplicate` (and still applied, which
 //! leaves the state as it is); one too late for the account is counted `late`.
 
+use std::collections::HashSet;
+
 use crate::decode::{self, Event};
 
 use super::output::Output;
@@ -98,6 +100,7 @@ pub fn process_records(
     load: &mut dyn FnMut(&str) -> Option<AccountState>,
 ) -> BatchOutcome {
     let mut out = BatchOutcome::default();
+    let mut written: HashSet<String> = HashSet::new(); // the accounts in `out.changed`
     for (i, &(key, value)) in records.iter().enumerate() {
         let event = match decode::decode(value, now_us) {
             Ok(event) => event,
@@ -132,7 +135,8 @@ pub fn process_records(
             out.count(platform, niches.first().map_or(NO_NICHE, String::as_str), Outcome::Late);
             continue;
         }
-        if !out.changed.iter().any(|a| a == account_id) {
+        if !written.contains(account_id) {
+            written.insert(account_id.to_owned());
             out.changed.push(account_id.to_owned());
         }
         let outcome = if duplicate { Outcome::Duplicate } else { Outcome::Accepted };
