@@ -185,6 +185,13 @@ class BatchConsumer(aiokafka_driver.Consumer):
         return await super()._commit_offsets(offsets, start_new_transaction=start_new_transaction)
 
 
+def stored_keys(store: Any, db: Any) -> list[bytes]:
+    """The table keys in one partition's RocksDB, without the key under which Faust keeps
+    the partition's persisted changelog offset (``Store.offset_key``)."""
+    offset_key = store.offset_key
+    return [key for key in db.keys() if key != offset_key]
+
+
 def apply_changelog_records(table: Any, tp: TP, records: list[ConsumerRecord]) -> None:
     """Fetched records of one changelog partition, written to the table's store as Faust's
     ``apply_changelog_batch`` writes them (faust/stores/memory.py, rocksdb.py): raw keys and
@@ -356,7 +363,7 @@ class TableWriter:
         if self._rocks:
             for partition, db in list(store._dbs.items()):
                 if partition in actives:
-                    out[partition] = list(db.keys())
+                    out[partition] = stored_keys(store, db)
         else:
             for key, partition in list(store._key_partition.items()):
                 if partition in actives:
