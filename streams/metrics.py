@@ -462,8 +462,9 @@ def seconds_since(instant: datetime, now: datetime | None = None) -> float:
     return ((now or datetime.now(UTC)) - instant).total_seconds()
 
 
-_ALLOWED: dict[object, frozenset[str]] = {
-    literal: frozenset(get_args(literal))
+# Keyed by identity: hashing a Literal hashes its arguments again on every lookup.
+_ALLOWED: dict[int, frozenset[str]] = {
+    id(literal): frozenset(get_args(literal))
     for literal in (IngestOutcome, AlertKind, Classification, Tier, EventKind, DlqReason,
                     CollectorPlatform, CollectorEndpoint, CollectorError)
 }
@@ -471,8 +472,8 @@ _ALLOWED: dict[object, frozenset[str]] = {
 
 def _check(value: str, allowed: object) -> None:
     # Literal types are not enforced at run time; a typo would otherwise mint a new series.
-    if value not in _ALLOWED[allowed]:
-        raise ValueError(f"{value!r} is not one of {sorted(_ALLOWED[allowed])}")
+    if value not in _ALLOWED[id(allowed)]:
+        raise ValueError(f"{value!r} is not one of {sorted(_ALLOWED[id(allowed)])}")
 
 
 __all__ = (
