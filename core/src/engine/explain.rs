@@ -69,16 +69,12 @@
 use super::config::{EngineConfig, Tier, HOUR};
 use super::state::AccountState;
 use super::stats::{median, py_max, py_min, py_sum};
-use super::maturity::{KERNEL_WIDTH, MIN_AGE_S, MIN_KERNEL_WEIGHT};
+use super::maturity::{KERNEL_SCALE, MIN_AGE_S, MIN_KERNEL_WEIGHT};
 use super::windows::PostObservation;
-
-/// exp(KERNEL_SCALE * (ln a - ln a')^2): the kernel of maturity.rs.
-const KERNEL_SCALE: f64 = -1.0 / (2.0 * KERNEL_WIDTH * KERNEL_WIDTH);
 
 pub const MIN_LEARNING_WINDOW_S: f64 = 12.0 * HOUR;
 pub const MAD_TO_SIGMA: f64 = 1.4826;
 pub const DEFAULT_SPREAD: f64 = 1.0 / 3.0;
-pub const DEFAULT_LOG_SPREAD: f64 = 0.5;
 pub const MIN_LOG_SPREAD: f64 = 0.1;
 
 /// Where an account's elasticity comes from: its own history or its tier's prior.
@@ -121,14 +117,11 @@ pub struct Usual {
     pub spread: f64,
     /// 0: no history of its own, judged against the tier's typical rate
     pub posts: usize,
-    /// the same noise, of log interactions
-    pub log_spread: f64,
 }
 
 impl Usual {
-    /// A yardstick with the default log spread (Python's `Usual(median, spread, posts)`).
     pub fn new(median: f64, spread: f64, posts: usize) -> Self {
-        Usual { median, spread, posts, log_spread: DEFAULT_LOG_SPREAD }
+        Usual { median, spread, posts }
     }
 
     pub fn extra(&self, interactions: f64) -> f64 {
@@ -198,11 +191,7 @@ pub fn usual_interactions(
     let mid = py_max(median(&earlier), 1.0);
     let deviations: Vec<f64> = earlier.iter().map(|x| (x - mid).abs()).collect();
     let spread = MAD_TO_SIGMA * median(&deviations);
-    let logs: Vec<f64> = earlier.iter().map(|&x| py_max(x, 1.0).ln()).collect();
-    let log_mid = median(&logs);
-    let log_deviations: Vec<f64> = logs.iter().map(|x| (x - log_mid).abs()).collect();
-    let log_spread = py_max(MAD_TO_SIGMA * median(&log_deviations), MIN_LOG_SPREAD);
-    Usual { median: mid, spread, posts: earlier.len(), log_spread }
+    Usual { median: mid, spread, posts: earlier.len() }
 }
 
 /// The account's elasticity, learned from its good posts before `until_ts`.
@@ -327,12 +316,20 @@ impl AudienceResponse {
     /// small when the posts say little: a slope far below 0 from one noisy post fits
     /// neither answer.
     pub fn log_likelihood_ratio(&self, config: &EngineConfig) -> f64 {
-        if self.posts == 0 || !self.standard_error.is_finite() || self.standard_error <= 0.0 {
+        if self.posts == 0 {
             return 0.0;
         }
-        let h1 = config.newcomer_engagement;
-        (self.slope - h1 / 2.0) * h1 / (self.standard_error * self.standard_error)
+        log_likelihood_ratio(self.slope, self.standard_error, config.newcomer_engagement)
     }
+}
+
+/// Slope `h1` against slope 0, for a slope measured with normal errors `error`:
+/// (slope - h1 / 2) h1 / error^2 (0 for an error that says nothing).
+pub fn log_likelihood_ratio(slope: f64, error: f64, h1: f64) -> f64 {
+    if !error.is_finite() || error <= 0.0 {
+        return 0.0;
+    }
+    (slope - h1 / 2.0) * h1 / (error * error)
 }
 
 /// "followed" once the evidence for people is `audience_log_odds` (odds of 19 to 1),
@@ -370,8 +367,8 @@ pub fn verdict_of(log_likelihood_ratio: f64, config: &EngineConfig) -> Option<Au
 /// Each post is read at its latest look; a look whose age no reference is near (W below
 /// maturity::MIN_KERNEL_WEIGHT) is left out. A post's followers are those it was published
 /// to (`followers_at(posted_ts)`, else the count at its observation): its reach is set
-/// then. The verdict is the likelier of slope 1 (people) and 0 (bought) once the odds
-/// between them reach `audience_log_odds` (`verdict_of`).
+/// then. The verdict is the likelier of slope newcomer_engagement (people) and 0 (bought)
+/// once the odds between them reach `audience_log_odds` (`verdict_of`).
 pub fn audience_response(
     posts: &[&PostObservation],
     since_ts: f64,
@@ -480,11 +477,10 @@ mod tests {
         assert!(actual == expected || (actual - expected).abs() <= 1e-12 * scale, "{actual} != {expected}");
     }
 
-    fn assert_usual(usual: Usual, median: f64, spread: f64, posts: usize, log_spread: f64) {
+    fn assert_usual(usual: Usual, median: f64, spread: f64, posts: usize) {
         assert_close(usual.median, median);
         assert_close(usual.spread, spread);
         assert_eq!(usual.posts, posts);
-        assert_close(usual.log_spread, log_spread);
     }
 
     fn assert_conversion(conversion: Conversion, elasticity: f64, source: ConversionSource, learned_from: usize) {
@@ -547,9 +543,9 @@ mod tests {
     fn with_fewer_than_two_posts_the_tier_rate_stands_in() {
         let config = EngineConfig::default();
         let one = [post(T0, T0 + 20 * H, 300, 9000)];
-        assert_usual(usual_interactions(&refs(&one), (T0 + 100 * H) as f64, 450.0, &config), 450.0, 150.0, 0, 0.5);
+        assert_usual(usual_interactions(&refs(&one), (T0 + 100 * H) as f64, 450.0, &config), 450.0, 150.0, 0);
         let floor = usual_interactions(&[], T0 as f64, 0.4, &config);
-        assert_usual(floor, 1.0, 0.3333333333333333, 0, 0.5);
+        assert_usual(floor, 1.0, 0.3333333333333333, 0);
     }
 
     #[test]
@@ -561,7 +557,7 @@ mod tests {
             post(T0 + 50 * H, T0 + 52 * H, 410, 9000),
         ];
         let usual = usual_interactions(&refs(&three), (T0 + 20 * H) as f64, 450.0, &config);
-        assert_usual(usual, 600.0, 444.78, 2, 0.81440128958967);
+        assert_usual(usual, 600.0, 444.78, 2);
     }
 
     #[test]
@@ -575,7 +571,7 @@ mod tests {
             })
             .collect();
         let usual = usual_interactions(&refs(&many), (T0 + 80 * H) as f64, 450.0, &config);
-        assert_usual(usual, 675.0, 137.8818, 10, 0.21985191374506394);
+        assert_usual(usual, 675.0, 137.8818, 10);
     }
 
     #[test]
@@ -607,7 +603,7 @@ mod tests {
         let config = EngineConfig::default();
         let state = account(40, 30, &[]);
         let usual = account_usual(&state);
-        assert_usual(usual, 642.0, 105.26459999999999, 25, 0.17375937681473527);
+        assert_usual(usual, 642.0, 105.26459999999999, 25);
         let until = (T0 + 240 * H) as f64;
         let learned = conversion_for(&state, &config, &usual, 2.0, until, Tier::Micro);
         assert_conversion(learned, 0.01979312154663618, ConversionSource::Account, 2);

@@ -52,7 +52,7 @@
 //! (streams/core/maturity.py, since removed).
 
 use super::config::{EngineConfig, HOUR};
-use super::explain::{verdict_of, AudienceVerdict};
+use super::explain::{log_likelihood_ratio, verdict_of, AudienceVerdict};
 use super::stats::{py_max, py_min, py_sum};
 use super::windows::PostObservation;
 
@@ -62,7 +62,8 @@ pub const KERNEL_WIDTH: f64 = 0.5;
 pub const MIN_KERNEL_WEIGHT: f64 = 0.5;
 pub const MIN_CONTROLS: usize = 2;
 pub const MIN_AGE_S: f64 = 60.0;
-const SCALE: f64 = -1.0 / (2.0 * KERNEL_WIDTH * KERNEL_WIDTH);
+/// exp(KERNEL_SCALE * (ln a - ln a')^2): the kernel in log age (also explain::audience_response).
+pub const KERNEL_SCALE: f64 = -1.0 / (2.0 * KERNEL_WIDTH * KERNEL_WIDTH);
 
 /// Did the posts already published gain engagement with the new followers?
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -84,21 +85,13 @@ pub struct NewcomerResponse {
 
 impl NewcomerResponse {
     /// ln P(pairs | people) - ln P(pairs | bought): beta = newcomer_engagement against
-    /// beta = 0 (0 without pairs); see `newcomer_log_likelihood_ratio`.
+    /// beta = 0 (0 without pairs); see `explain::log_likelihood_ratio`.
     pub fn log_likelihood_ratio(&self, config: &EngineConfig) -> f64 {
         if self.pairs == 0 {
             return 0.0;
         }
-        newcomer_log_likelihood_ratio(self.slope, self.standard_error, config.newcomer_engagement)
+        log_likelihood_ratio(self.slope, self.standard_error, config.newcomer_engagement)
     }
-}
-
-/// beta = h1 against beta = 0, for beta measured with normal errors: (beta - h1 / 2) h1 / se^2.
-fn newcomer_log_likelihood_ratio(slope: f64, error: f64, h1: f64) -> f64 {
-    if !error.is_finite() || error <= 0.0 {
-        return 0.0;
-    }
-    (slope - h1 / 2.0) * h1 / (error * error)
 }
 
 /// Two looks of one post.
@@ -202,7 +195,7 @@ pub fn newcomer_response(
     let error = 1.0 / sxx.sqrt();
     let h1 = config.newcomer_engagement;
     NewcomerResponse {
-        verdict: verdict_of(newcomer_log_likelihood_ratio(slope, error, h1), config),
+        verdict: verdict_of(log_likelihood_ratio(slope, error, h1), config),
         pairs: judged,
         controls: controls.len(),
         slope,
@@ -241,7 +234,7 @@ fn pair_of(post: &PostObservation) -> Option<Pair> {
 /// Kernel weight of each control at the pair's ages.
 fn weights(controls: &[Pair], pair: &Pair) -> Vec<f64> {
     let (l1, l2) = (pair.ln_a1, pair.ln_a2);
-    controls.iter().map(|c| (SCALE * (py_square(c.ln_a1 - l1) + py_square(c.ln_a2 - l2))).exp()).collect()
+    controls.iter().map(|c| (KERNEL_SCALE * (py_square(c.ln_a1 - l1) + py_square(c.ln_a2 - l2))).exp()).collect()
 }
 
 /// Each control's log growth less what the other controls of similar ages expect of it.
@@ -253,7 +246,7 @@ fn leave_one_out(controls: &[Pair]) -> Vec<f64> {
         let (a1, a2, growth_i) = (controls[i].ln_a1, controls[i].ln_a2, controls[i].growth);
         for j in i + 1..n {
             let other = &controls[j];
-            let w = (SCALE * (py_square(other.ln_a1 - a1) + py_square(other.ln_a2 - a2))).exp();
+            let w = (KERNEL_SCALE * (py_square(other.ln_a1 - a1) + py_square(other.ln_a2 - a2))).exp();
             sums[i] += w * other.growth;
             totals[i] += w;
             sums[j] += w * growth_i;

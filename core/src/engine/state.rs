@@ -372,7 +372,7 @@ impl AccountState {
             daily: BucketRing::from_flat(DAY, config.daily_buckets_kept, &ints(field(raw, "D")?)?),
             posts,
             latest_ts: time(raw, "t")?,
-            followers: int_at(std::slice::from_ref(field(raw, "f")?), 0)?,
+            followers: int_within(Some(field(raw, "f")?), LIMIT)?,
             seen_ts: time(raw, "s")?,
             buffer,
             episode,
